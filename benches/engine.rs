@@ -1,0 +1,111 @@
+//! Benchmarks of the engine on the messages of the development set.
+//!
+//! `cargo bench` runs criterion on: deciding every dev-set message (one thread), a bare tantivy
+//! query on the same index (the floor), loading the bundled knowledge and building the index.
+//! It then prints the mean, p50, p99 and max time per message and messages per second.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use waymark::{ConversationState, Engine, EngineOptions, Knowledge};
+
+fn messages() -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval/dev.yaml"))
+        .expect("tests/eval/dev.yaml");
+    waymark::eval::load_str(&text)
+        .expect("dev set parses")
+        .into_iter()
+        .map(|c| c.text)
+        .collect()
+}
+
+fn engine() -> Engine {
+    Engine::new(
+        Knowledge::bundled().expect("bundled knowledge"),
+        EngineOptions::default(),
+    )
+    .expect("engine")
+}
+
+fn benches(c: &mut Criterion) {
+    let engine = engine();
+    let messages = messages();
+    let normalized: Vec<String> = messages
+        .iter()
+        .map(|m| waymark::normalize::normalize(m))
+        .collect();
+    let state = ConversationState::default();
+
+    let mut group = c.benchmark_group("dev-set");
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    group.bench_function("engine.decide (all messages)", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(engine.decide(black_box(m), &state));
+            }
+        })
+    });
+    group.bench_function("bare tantivy query (all messages)", |b| {
+        b.iter(|| {
+            for n in &normalized {
+                black_box(engine.index().bare_query(black_box(n)));
+            }
+        })
+    });
+    group.finish();
+
+    c.bench_function("load bundled knowledge + build index", |b| {
+        b.iter(|| black_box(engine_fresh()))
+    });
+    let knowledge = Knowledge::bundled().expect("bundled");
+    c.bench_function("build index only", |b| {
+        b.iter(|| black_box(waymark::index::KnowledgeIndex::build(&knowledge)))
+    });
+}
+
+fn engine_fresh() -> Engine {
+    engine()
+}
+
+/// Per-message latency distribution, measured message by message.
+fn percentiles() {
+    let engine = engine();
+    let messages = messages();
+    let state = ConversationState::default();
+    for m in &messages {
+        black_box(engine.decide(m, &state));
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(messages.len() * 50);
+    let start = Instant::now();
+    for _ in 0..50 {
+        for m in &messages {
+            let t = Instant::now();
+            black_box(engine.decide(black_box(m), &state));
+            times.push(t.elapsed());
+        }
+    }
+    let total = start.elapsed();
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    println!("\nper message over {} decisions (one thread):", times.len());
+    println!(
+        "  mean {:?}  p50 {:?}  p99 {:?}  max {:?}",
+        mean,
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    println!(
+        "  {:.0} messages/second",
+        times.len() as f64 / total.as_secs_f64()
+    );
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
+    percentiles();
+}

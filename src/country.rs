@@ -1,0 +1,114 @@
+//! Finding the country a message is about: names, native names, adjectives and abbreviations
+//! from the helpline files, matched as whole words in the normalised text.
+
+use std::collections::HashMap;
+
+use crate::knowledge::Knowledge;
+
+/// Two-letter codes that are also English words or chat shorthand: never read as a country on
+/// their own.
+const WORD_CODES: &[&str] = &[
+    "am", "an", "as", "at", "be", "by", "do", "go", "hi", "id", "if", "in", "is", "it", "me", "my",
+    "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "tv", "pa", "ma", "la", "ai",
+    "al", "ps", "pe", "ne", "mo", "im", "ie", "ng", "sh", "bf", "gf", "fr", "ig", "re", "ga", "co",
+    "de", "es", "ca", "mt", "tn", "sm", "st", "ms", "dm",
+];
+
+/// Names that are also ordinary words or people's names: read as a country only after "in",
+/// "from", "to" or "helpline".
+const AMBIGUOUS: &[&str] = &[
+    "jordan", "georgia", "turkey", "chad", "jersey", "guinea", "niger", "china", "india", "us",
+];
+
+/// Finds countries in normalised text.
+#[derive(Debug, Clone)]
+pub struct CountryMatcher {
+    names: HashMap<String, String>,
+    codes: HashMap<String, String>,
+    longest: usize,
+}
+
+impl CountryMatcher {
+    /// Builds the matcher from the knowledge's helpline files.
+    pub fn new(knowledge: &Knowledge) -> CountryMatcher {
+        let mut names = HashMap::new();
+        let mut codes = HashMap::new();
+        let mut longest = 1;
+        for country in knowledge.countries() {
+            let mut all = country.names.clone();
+            all.push(crate::normalize::normalize(&country.name));
+            for name in all {
+                longest = longest.max(name.split(' ').count());
+                names.entry(name).or_insert_with(|| country.code.clone());
+            }
+            codes.insert(country.code.to_ascii_lowercase(), country.code.clone());
+        }
+        CountryMatcher {
+            names,
+            codes,
+            longest,
+        }
+    }
+
+    /// The first country named in the text, as an ISO code. `raw` is the text as typed, used to
+    /// tell "US" (the country) from "us" (the word).
+    pub fn find(&self, raw: &str, normalized: &str) -> Option<String> {
+        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+        let cue = |i: usize| {
+            i > 0
+                && matches!(
+                    words[i - 1],
+                    "in" | "from"
+                        | "to"
+                        | "helpline"
+                        | "helplines"
+                        | "childline"
+                        | "the"
+                        | "visiting"
+                )
+        };
+        let mut i = 0;
+        while i < words.len() {
+            for len in (1..=self.longest.min(words.len() - i)).rev() {
+                let candidate = words[i..i + len].join(" ");
+                if let Some(code) = self.names.get(&candidate) {
+                    if len == 1
+                        && AMBIGUOUS.contains(&candidate.as_str())
+                        && !cue(i)
+                        && !raw_upper(raw, "US", &candidate)
+                    {
+                        continue;
+                    }
+                    if candidate == "us"
+                        && !raw_upper(raw, "US", "us")
+                        && !(i > 0 && words[i - 1] == "the")
+                    {
+                        continue;
+                    }
+                    return Some(code.clone());
+                }
+                if len == 1
+                    && let Some(code) = self.codes.get(&candidate)
+                {
+                    let short = words.len() <= 6;
+                    let word_like = WORD_CODES.contains(&candidate.as_str());
+                    if (!word_like && (short || cue(i)))
+                        || raw_upper(raw, &code.to_ascii_uppercase(), &candidate) && cue(i)
+                    {
+                        return Some(code.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// Whether the raw text has the code in capitals as a word ("in the US").
+fn raw_upper(raw: &str, upper: &str, candidate: &str) -> bool {
+    candidate.len() == upper.len()
+        && raw
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == upper)
+}

@@ -1,0 +1,441 @@
+//! The intent engine: a pure, synchronous function of (message, conversation state, knowledge) →
+//! [`Decision`].
+//!
+//! The order is fixed and matters: normalise; safety rules first (a risk always gets the safety
+//! reply and signposting); then commands; then asking for a person, the menu, helplines and
+//! greetings; then retrieval from the index with score thresholds. A message can be a question and
+//! a disclosure at once: the intent is then `risk` and `entries` holds the guidance.
+
+mod reply;
+pub use reply::render_country;
+pub mod rules;
+
+use serde::Serialize;
+
+use crate::country::CountryMatcher;
+use crate::index::KnowledgeIndex;
+use crate::knowledge::{Audience, Knowledge, RiskCategory, Severity};
+use crate::safety::SafetyRules;
+use crate::{Error, Result};
+
+/// What a message is (see `spec/decisions.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// Hello, thanks, bye.
+    Greeting,
+    /// What can the bot do; the menu.
+    Help,
+    /// A question a knowledge entry answers.
+    Guidance,
+    /// Who to call, where to report.
+    Signposting,
+    /// A disclosure of harm or danger to a child.
+    Risk,
+    /// Asking for a real person.
+    Human,
+    /// A moderator command such as `!cases`.
+    ModeratorCommand,
+    /// None of the above.
+    Unknown,
+}
+
+impl Intent {
+    /// Every intent, in the order of the spec.
+    pub const ALL: [Intent; 8] = [
+        Intent::Greeting,
+        Intent::Help,
+        Intent::Guidance,
+        Intent::Signposting,
+        Intent::Risk,
+        Intent::Human,
+        Intent::ModeratorCommand,
+        Intent::Unknown,
+    ];
+
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Greeting => "greeting",
+            Intent::Help => "help",
+            Intent::Guidance => "guidance",
+            Intent::Signposting => "signposting",
+            Intent::Risk => "risk",
+            Intent::Human => "human",
+            Intent::ModeratorCommand => "moderator_command",
+            Intent::Unknown => "unknown",
+        }
+    }
+
+    /// Parses an intent name.
+    pub fn parse(text: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == text)
+    }
+}
+
+/// A detected risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Risk {
+    /// The leading category.
+    pub category: RiskCategory,
+    /// Its severity.
+    pub severity: Severity,
+}
+
+/// A command typed with `!`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+pub enum Command {
+    /// A moderator command: name and the rest of the line.
+    Moderator {
+        /// `cases`, `case`, `claim`, `note`, `reply`, `resolve` or `reopen`.
+        name: String,
+        /// Everything after the command name.
+        args: String,
+    },
+    /// `!human`: ask for a person.
+    Human,
+    /// `!forget`: delete what is stored about me.
+    Forget,
+    /// `!help`.
+    Help,
+}
+
+/// What the engine knows about a conversation with one user, carried between messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConversationState {
+    /// The user's country, once known (ISO code).
+    pub country: Option<String>,
+    /// The audience the user set or the engine inferred.
+    pub audience: Option<Audience>,
+    /// The last entry the user was shown.
+    pub last_topic: Option<String>,
+    /// The bot asked for the country in its last reply.
+    pub awaiting_country: bool,
+}
+
+/// Switches that change how replies read, not what is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Whether moderators are connected, so that a risk reply may say "a trusted moderator has
+    /// been told". Off in the console.
+    pub escalation: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { escalation: true }
+    }
+}
+
+/// Everything the engine decided about one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// What the message is.
+    pub intent: Intent,
+    /// The leading risk, if any.
+    pub risk: Option<Risk>,
+    /// Every risk category detected, leading first.
+    pub risks: Vec<RiskCategory>,
+    /// Whether a moderator case would be opened.
+    pub escalate: bool,
+    /// Knowledge ids the reply draws on, best first.
+    pub entries: Vec<String>,
+    /// The country used for signposting.
+    pub country: Option<String>,
+    /// The audience the reply is written for.
+    pub audience: Audience,
+    /// The reply, in Markdown, exactly as an adapter would send it.
+    pub reply: String,
+    /// A command to carry out, for the runtime.
+    pub command: Option<Command>,
+    /// The state to keep for the next message.
+    pub state: ConversationState,
+    /// Why: the rules and entries behind the decision, for `classify --explain`.
+    pub why: Vec<String>,
+    /// The normalised text the rules saw.
+    pub normalized: String,
+}
+
+/// Longest message the engine reads; the rest is ignored (a chat message is never this long).
+pub const MAX_TEXT: usize = 16 * 1024;
+
+/// Minimum retrieval score for a guidance answer.
+const GUIDANCE_THRESHOLD: f32 = 7.0;
+
+/// Share of a question's words the best entry must know (see [`KnowledgeIndex::coverage`]).
+const MIN_COVERAGE_QUESTION: f32 = 0.2;
+
+/// Share of a statement's words the best entry must know: statements need more, since chat is
+/// full of statements that merely mention a topic word.
+const MIN_COVERAGE_STATEMENT: f32 = 0.58;
+
+/// The engine: knowledge, index and compiled rules, built once and shared read-only.
+#[derive(Debug)]
+pub struct Engine {
+    knowledge: Knowledge,
+    index: KnowledgeIndex,
+    safety: SafetyRules,
+    countries: CountryMatcher,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Builds the engine: compiles the safety rules and builds the search index.
+    pub fn new(knowledge: Knowledge, options: EngineOptions) -> Result<Engine> {
+        let safety = SafetyRules::new(knowledge.safety()).map_err(|e| {
+            Error::Knowledge(vec![crate::knowledge::Problem {
+                path: "knowledge/safety".into(),
+                line: 0,
+                column: 0,
+                level: crate::knowledge::Level::Error,
+                message: format!("safety patterns do not compile together: {e}"),
+            }])
+        })?;
+        let index = KnowledgeIndex::build(&knowledge)?;
+        let countries = CountryMatcher::new(&knowledge);
+        Ok(Engine {
+            knowledge,
+            index,
+            safety,
+            countries,
+            options,
+        })
+    }
+
+    /// The knowledge the engine answers from.
+    pub fn knowledge(&self) -> &Knowledge {
+        &self.knowledge
+    }
+
+    /// The search index.
+    pub fn index(&self) -> &KnowledgeIndex {
+        &self.index
+    }
+
+    /// The options.
+    pub fn options(&self) -> EngineOptions {
+        self.options
+    }
+
+    /// Decides what one message is and what to reply. Pure: no I/O, no clock, no randomness.
+    pub fn decide(&self, text: &str, state: &ConversationState) -> Decision {
+        let text = truncate(text, MAX_TEXT);
+        let normalized = crate::normalize::normalize(text);
+        let mut why = Vec::new();
+        let audience = state.audience.unwrap_or_else(|| {
+            if rules::PRACTITIONER.is_match(&normalized) {
+                why.push("audience: practitioner (inferred from the wording)".to_string());
+                Audience::Practitioner
+            } else {
+                Audience::YoungPerson
+            }
+        });
+        let mentioned_country = self.countries.find(text, &normalized);
+        let country = mentioned_country.clone().or_else(|| state.country.clone());
+        let mut next = state.clone();
+        next.awaiting_country = false;
+        if mentioned_country.is_some() {
+            next.country = mentioned_country.clone();
+        }
+        let mut d = Decision {
+            intent: Intent::Unknown,
+            risk: None,
+            risks: Vec::new(),
+            escalate: false,
+            entries: Vec::new(),
+            country: country.clone(),
+            audience,
+            reply: String::new(),
+            command: None,
+            state: next,
+            why,
+            normalized,
+        };
+
+        // 1. Safety first.
+        let hits = self.safety.hits(&d.normalized);
+        if let Some(first) = hits.first() {
+            for hit in &hits {
+                d.why.push(format!(
+                    "safety: {} matched /{}/",
+                    hit.category.as_str(),
+                    hit.pattern
+                ));
+            }
+            d.risks = hits.iter().map(|h| h.category).collect();
+            let severity = self
+                .knowledge
+                .safety_category(first.category)
+                .map(|s| s.severity)
+                .unwrap_or(Severity::High);
+            d.intent = Intent::Risk;
+            d.risk = Some(Risk {
+                category: first.category,
+                severity,
+            });
+            d.escalate = true;
+            self.risk_reply(&mut d);
+            return d;
+        }
+
+        // 2. Commands.
+        if let Some(command) = parse_command(text) {
+            d.why.push(format!("command: {command:?}"));
+            match &command {
+                Command::Moderator { .. } => {
+                    d.intent = Intent::ModeratorCommand;
+                    d.reply = self
+                        .knowledge
+                        .replies()
+                        .moderator_command
+                        .trim()
+                        .to_string();
+                }
+                Command::Human => self.human_reply(&mut d),
+                Command::Forget => {
+                    d.intent = Intent::Help;
+                    d.reply = self.knowledge.replies().forget.trim().to_string();
+                }
+                Command::Help => {
+                    d.intent = Intent::Help;
+                    d.reply = self.knowledge.replies().help.trim().to_string();
+                }
+            }
+            d.command = Some(command);
+            return d;
+        }
+        if d.normalized.is_empty() || !d.normalized.chars().any(char::is_alphanumeric) {
+            d.why.push("no words".into());
+            d.reply = self.knowledge.replies().unknown.trim().to_string();
+            return d;
+        }
+
+        // 3. A person, the menu, helplines, greetings.
+        if rules::HUMAN.is_match(&d.normalized) {
+            d.why.push("rule: asks for a person".into());
+            self.human_reply(&mut d);
+            return d;
+        }
+        if rules::HELP.is_match(&d.normalized) {
+            d.why.push("rule: asks for the menu".into());
+            d.intent = Intent::Help;
+            d.reply = self.knowledge.replies().help.trim().to_string();
+            return d;
+        }
+        let words = d.normalized.split(' ').count();
+        let country_only =
+            mentioned_country.is_some() && words <= 4 && (state.awaiting_country || words <= 2);
+        if rules::SIGNPOST.is_match(&d.normalized) || country_only {
+            d.why.push(if country_only {
+                "rule: names a country".into()
+            } else {
+                "rule: asks for a helpline".into()
+            });
+            self.signposting_reply(&mut d);
+            return d;
+        }
+        if words <= 8
+            && rules::GREETING.is_match(&d.normalized)
+            && !rules::SUBSTANCE.is_match(&d.normalized)
+        {
+            d.why.push("rule: greeting".into());
+            d.intent = Intent::Greeting;
+            let replies = self.knowledge.replies();
+            d.reply = if rules::THANKS.is_match(&d.normalized) {
+                replies.thanks.trim().to_string()
+            } else if rules::GOODBYE.is_match(&d.normalized) {
+                replies.goodbye.trim().to_string()
+            } else {
+                replies.greeting.trim().to_string()
+            };
+            return d;
+        }
+
+        // 4. Retrieval: a good score, and the entry must know enough of the message's words.
+        let hits = self.search(&d.normalized, audience);
+        let terms = self.index.terms(&d.normalized);
+        if let Some(best) = hits.first() {
+            let coverage = self.index.coverage(&terms, &best.id);
+            let question = rules::QUESTION.is_match(&d.normalized) || text.contains('?');
+            let needed = if question {
+                MIN_COVERAGE_QUESTION
+            } else {
+                MIN_COVERAGE_STATEMENT
+            };
+            d.why.push(format!(
+                "retrieval: {} (coverage {coverage:.2}, needs {needed:.2}{})",
+                hits.iter()
+                    .take(3)
+                    .map(|h| format!("{} {:.1}", h.id, h.score))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if question { ", a question" } else { "" }
+            ));
+            if best.score >= GUIDANCE_THRESHOLD && coverage >= needed {
+                d.intent = Intent::Guidance;
+                d.entries = hits
+                    .iter()
+                    .take(3)
+                    .filter(|h| h.score >= best.score * 0.5)
+                    .map(|h| h.id.clone())
+                    .collect();
+                self.guidance_reply(&mut d);
+                return d;
+            }
+        }
+        d.reply = self.knowledge.replies().unknown.trim().to_string();
+        d
+    }
+
+    /// Retrieval for an audience: its own entries first, then everyone's.
+    fn search(&self, normalized: &str, audience: Audience) -> Vec<crate::index::Hit> {
+        let own: &[Audience] = match audience {
+            Audience::YoungPerson => &[Audience::YoungPerson],
+            Audience::Practitioner => &[Audience::Practitioner, Audience::YoungPerson],
+            Audience::Moderator => &[Audience::Moderator, Audience::Practitioner],
+        };
+        let mut hits = self.index.search(normalized, own, 5);
+        if audience == Audience::Practitioner {
+            // A practitioner's own entries win a close call.
+            for h in &mut hits {
+                if h.id.starts_with("pr-") {
+                    h.score *= 1.25;
+                }
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        hits
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Parses `!command args`.
+pub fn parse_command(text: &str) -> Option<Command> {
+    let rest = text.trim().strip_prefix('!')?;
+    let mut parts = rest.splitn(2, char::is_whitespace);
+    let name = parts.next()?.to_ascii_lowercase();
+    let args = parts.next().unwrap_or("").trim().to_string();
+    if rules::MODERATOR_COMMANDS.contains(&name.as_str()) {
+        return Some(Command::Moderator { name, args });
+    }
+    match name.as_str() {
+        "human" | "person" | "mod" | "moderator" => Some(Command::Human),
+        "forget" => Some(Command::Forget),
+        "help" | "menu" | "start" => Some(Command::Help),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

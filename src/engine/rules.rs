@@ -1,0 +1,150 @@
+//! The intent rules that come after safety: commands, asking for a person, the menu, helplines,
+//! greetings, and who is asking. They run on normalised text.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+
+fn set(patterns: &[&str]) -> RegexSet {
+    // The patterns are fixed at compile time and covered by tests; an error here is a bug.
+    RegexSet::new(patterns).unwrap_or_else(|e| panic!("built-in intent pattern: {e}"))
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("built-in intent pattern: {e}"))
+}
+
+/// Asking for a real person.
+pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
+    set(&[
+        r"\b(talk|speak|chat|message|text)\b.{0,20}\b(to|with)\b.{0,12}\b(real|actual|proper|live)\b.{0,10}\b(person|human|someone|people|adult)\b",
+        r"\b(talk|speak|chat)\b.{0,10}\b(to|with)\b.{0,6}\b(a|an|some)\b.{0,8}\b(person|human|moderator|mod|adult|staff)\b",
+        r"\b(real|actual)\b.{0,8}\b(person|human|people)\b",
+        r"\bnot\b.{0,6}\b(a )?(bot|robot|machine)\b",
+        r"\b(get|want|need|contact|call|fetch)\b.{0,10}\b(a |the )?(moderator|mod|mods|admin|human)\b",
+        r"\bsomeone\b.{0,25}\b(call|ring|phone)\b.{0,6}\bme\b",
+        r"\b(call|ring|phone) me back\b",
+        r"\bsomeone real\b",
+        r"\b(is there|can i talk to|can i speak to) (a |an )?(person|human)\b",
+        r"\bthrough with a person\b",
+        r"\bwith a person\b",
+        r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
+    ])
+});
+
+/// Asking what the bot can do, or for the menu.
+pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
+    set(&[
+        r"\bwhat (can|do|does|could|else can) (you|this|this bot|this tool|the bot|it|waymark) (do|help with|help me with|offer|help)( for (me|us|staff|teachers|parents|schools|students|kids|young people))?( exactly| here| then)?$",
+        r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics)\b.{0,20}\bask\b",
+        r"\bwhat (can|should) i ask\b",
+        r"^(help|menu|commands|options|start|topics)( please)?$",
+        r"^(help|commands|command list|list of commands|what are the commands)\b",
+        r"\bhow (does|do) (this|you|it) work\b",
+        r"\bwhat (are|is) (you|this bot|this|this tool)\b$",
+        r"\bwho are you\b",
+        r"\bwhat (is|are) the commands?\b|\blist (the |of )?commands\b",
+    ])
+});
+
+/// Asking for a helpline, a number, or where to report.
+pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
+    set(&[
+        r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
+        r"\b(number|numbers|phone|line)\b.{0,20}\b(call|ring|phone|text|for|to)\b",
+        r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
+        r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
+        r"\b(can i|could i|where can i|how can i)\b.{0,10}\b(text|call|phone|ring)\b.{0,10}\b(someone|somebody|anyone|a helpline|instead)\b",
+        r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
+        r"\b(report|reporting)\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material)\b",
+        r"\bis there (a|any|like a)\b.{0,20}\b(number|line|service|someone|somebody)\b",
+        r"\b(emergency number|police number)\b",
+        r"\bwho (to|do i) (call|ring|phone|contact)\b",
+        r"\bwho can i talk to\b",
+    ])
+});
+
+/// Asking where to report abuse material (signposted to `reporting-services`).
+pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
+    set(&[
+        r"\breport\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse|exploitation)\b",
+        r"\b(ceop|cybertipline|cybertip|ncmec|iwf|take it down|report remove|inhope|esafety)\b",
+        r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
+    ])
+});
+
+/// Greetings and small talk that need only a short reply.
+pub static GREETING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(hi|hey|heya|hiya|hello|helo|yo|sup|wassup|whats up|hola|morning|good (morning|afternoon|evening)|ok|okay|k|kk|cool|lol|lmao|thanks|thank you|thank u|thanks so much|cheers|ta|bye|goodbye|bye bye|cya|see you|see ya|later|night|gn|ok bye|ok thanks|ok thank you|thanks bye|alright|nice)\b",
+    )
+});
+
+/// Thanking.
+pub static THANKS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(thanks|thank you|thank u|cheers|ta|helped|helpful)\b"));
+
+/// Leaving.
+pub static GOODBYE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(bye|goodbye|cya|see you|see ya|later|night|gn|gtg|got to go)\b"));
+
+/// Words that keep a short message from being only a greeting.
+pub static SUBSTANCE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(what|how|why|who|where|when|can|could|should|is|are|do|does|help|need|my|someone|he|she|they|pic|pics|nudes|report|block)\b",
+    )
+});
+
+/// Someone who writes as a practitioner or a parent.
+pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
+    set(&[
+        r"\b(teacher|social worker|youth worker|youth club leader|club leader|dsl|designated safeguarding|safeguarding lead|headteacher|head teacher|school nurse|counsellor|counselor|practitioner|caseworker|foster carer|residential home|support worker|coach here|scout leader)\b.{0,40}\b(here|i am|im)\b",
+        r"\b(i am|im|as) (a|an|the)\b.{0,20}\b(teacher|social worker|youth worker|dsl|safeguarding lead|headteacher|nurse|counsellor|practitioner|leader|coach|tutor|mentor|parent|mum|dad|carer|foster carer|volunteer)\b",
+        r"^(teacher|social worker|youth worker|dsl|youth club leader|safeguarding lead|practitioner|parent)\b",
+        r"\b(my|our) (pupils?|students|class|year \d+s?|caseload|service users?|young people|members|staff|setting|school s|residential home|club members)\b",
+        r"\bone of my (year \d+s?|pupils|students|young people|kids)\b",
+        r"\b(on my caseload|in my class|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
+        r"\b(a|the) (pupil|student)\b.{0,30}\b(told|disclosed|came to)\b",
+    ])
+});
+
+/// Talking about someone else (a friend, a sibling): the worried-friend entry comes first.
+pub static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(my|a|our) (friend|friends|best friend|bestie|best mate|mate|mates|bro|brother|little brother|sister|little sister|cousin|classmate|girlfriend|boyfriend)\b.{0,60}\b(is|was|has|told|said|got|being|keeps|shes|hes|talks|wont|doesnt|just)\b|\b(she|he) told me\b",
+    )
+});
+
+/// A question or a request for advice.
+pub static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(what|whats|how|hows|why|when|where|who|whos|which|is|are|am|can|could|should|would|will|do|does|did|any|tips|advice|help|explain|tell me)\b|\b(what|whats|how|hows|why|can i|can you|could i|should i|should we|do i|do we|is it|is that|is this|are there|any (advice|tips|ideas)|need (to|help|advice)|want to know|wondering|not sure|help me|what to do|meaning of|mean|difference|overview|signs)\b",
+    )
+});
+
+/// Moderator commands (after `!`).
+pub const MODERATOR_COMMANDS: &[&str] = &[
+    "cases", "case", "claim", "note", "reply", "resolve", "reopen",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_patterns_compile() {
+        for s in [&*HUMAN, &*HELP, &*SIGNPOST, &*REPORTING, &*PRACTITIONER] {
+            assert!(!s.is_empty());
+        }
+        for r in [&*GREETING, &*THANKS, &*GOODBYE, &*SUBSTANCE, &*THIRD_PARTY] {
+            assert!(!r.as_str().is_empty());
+        }
+    }
+
+    #[test]
+    fn practitioners_are_recognised() {
+        assert!(PRACTITIONER.is_match("teacher here planning a pshe lesson on sextortion"));
+        assert!(PRACTITIONER.is_match("social worker 7yo in a foster placement"));
+        assert!(!PRACTITIONER.is_match("our tutor said were having a talk on grooming next week"));
+    }
+}

@@ -1,0 +1,839 @@
+//! The knowledge base: loading the YAML files, checking them, and the checked result.
+//!
+//! Loading never stops at the first problem: every file is read and every problem is collected as
+//! a [`Problem`] with its file, line and column, so that `waymark check` can list them all at once.
+
+mod model;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::{
+    Audience, Confidence, Country, Entry, PerAudience, Replies, RiskCategory, SafetyCategory,
+    Service, Severity, Source,
+};
+use model::{CountryFile, EntryFile, SafetyFile};
+use serde_saphyr::{Location, Spanned};
+
+use crate::safety::SafetyRules;
+use crate::{Error, Result};
+
+/// The knowledge base bundled into the binary at build time.
+static BUNDLED: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/knowledge");
+
+/// How old a review may be before `check` warns, in months.
+pub const REVIEW_MONTHS: i32 = 12;
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Worth fixing; does not stop the bot.
+    Warning,
+    /// Must be fixed; the knowledge base is not loaded.
+    Error,
+}
+
+/// One problem found in the knowledge base, printed as `path:line:column: level: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, relative to the knowledge folder's parent as given.
+    pub path: String,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// Error or warning.
+    pub level: Level,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.path,
+            self.line.max(1),
+            self.column.max(1),
+            level,
+            self.message
+        )
+    }
+}
+
+/// One file of a knowledge base: its path for messages and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path shown in problems.
+    pub display: String,
+    /// Path relative to the knowledge folder, with `/` separators.
+    pub relative: String,
+    /// Contents.
+    pub text: String,
+}
+
+/// The checked knowledge base.
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    entries: Vec<Entry>,
+    countries: Vec<Country>,
+    international: Country,
+    safety: Vec<SafetyCategory>,
+    replies: Replies,
+    by_id: HashMap<String, usize>,
+    country_by_code: HashMap<String, usize>,
+}
+
+/// The result of loading: the knowledge (when there was no error) and every problem found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The knowledge, or `None` when any problem is an error.
+    pub knowledge: Option<Knowledge>,
+    /// Every error and warning, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl Knowledge {
+    /// The knowledge base bundled into the binary.
+    pub fn bundled() -> Result<Knowledge> {
+        Self::from_loaded(Self::check_files(bundled_files(), today()))
+    }
+
+    /// Reads a knowledge folder from disk.
+    pub fn from_dir(dir: &Path) -> Result<Knowledge> {
+        Self::from_loaded(Self::check_files(read_dir_files(dir)?, today()))
+    }
+
+    fn from_loaded(loaded: Loaded) -> Result<Knowledge> {
+        match loaded.knowledge {
+            Some(k) => Ok(k),
+            None => Err(Error::Knowledge(
+                loaded
+                    .problems
+                    .into_iter()
+                    .filter(|p| p.level == Level::Error)
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Checks the bundled knowledge.
+    pub fn check_bundled() -> Loaded {
+        Self::check_files(bundled_files(), today())
+    }
+
+    /// Checks a folder on disk.
+    pub fn check_dir(dir: &Path) -> Result<Loaded> {
+        Ok(Self::check_files(read_dir_files(dir)?, today()))
+    }
+
+    /// Parses and checks a set of files, as of the day `today` (for review-date warnings).
+    pub fn check_files(files: Vec<SourceFile>, today: jiff::civil::Date) -> Loaded {
+        let mut builder = Builder {
+            today: Some(today),
+            ..Builder::default()
+        };
+        for file in &files {
+            builder.add_file(file);
+        }
+        builder.finish()
+    }
+
+    /// Every guidance entry (including `reporting-services`), in id order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// A guidance entry by id.
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// Every country with a helpline file, in code order.
+    pub fn countries(&self) -> &[Country] {
+        &self.countries
+    }
+
+    /// A country by ISO code (any case).
+    pub fn country(&self, code: &str) -> Option<&Country> {
+        self.country_by_code
+            .get(&code.to_ascii_uppercase())
+            .map(|&i| &self.countries[i])
+    }
+
+    /// The services for anyone, anywhere.
+    pub fn international(&self) -> &Country {
+        &self.international
+    }
+
+    /// The safety categories, in [`RiskCategory::ALL`] order.
+    pub fn safety(&self) -> &[SafetyCategory] {
+        &self.safety
+    }
+
+    /// One safety category.
+    pub fn safety_category(&self, category: RiskCategory) -> Option<&SafetyCategory> {
+        self.safety.iter().find(|s| s.category == category)
+    }
+
+    /// The fixed replies.
+    pub fn replies(&self) -> &Replies {
+        &self.replies
+    }
+
+    /// Whether an id names an entry or a country (`helpline-XX`).
+    pub fn has_id(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+            || id
+                .strip_prefix("helpline-")
+                .is_some_and(|code| self.country(code).is_some())
+    }
+}
+
+/// Today's date in UTC.
+pub fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+fn bundled_files() -> Vec<SourceFile> {
+    let mut files = Vec::new();
+    collect_bundled(&BUNDLED, &mut files);
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    files
+}
+
+fn collect_bundled(dir: &include_dir::Dir<'static>, files: &mut Vec<SourceFile>) {
+    for file in dir.files() {
+        let relative = file.path().to_string_lossy().replace('\\', "/");
+        if !relative.ends_with(".yaml") && !relative.ends_with(".yml") {
+            continue;
+        }
+        files.push(SourceFile {
+            display: format!("knowledge/{relative}"),
+            relative,
+            text: String::from_utf8_lossy(file.contents()).into_owned(),
+        });
+    }
+    for sub in dir.dirs() {
+        collect_bundled(sub, files);
+    }
+}
+
+/// Reads every `.yaml` file under `dir`.
+fn read_dir_files(dir: &Path) -> Result<Vec<SourceFile>> {
+    let mut paths = Vec::new();
+    walk(dir, &mut paths)?;
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let relative = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        files.push(SourceFile {
+            display: path.to_string_lossy().into_owned(),
+            relative,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let read = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for item in read {
+        let item = item.map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = item.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A line and column (1-based; 0 when unknown).
+#[derive(Debug, Clone, Copy)]
+struct At(u64, u64);
+
+impl At {
+    const UNKNOWN: At = At(0, 0);
+}
+
+impl From<Location> for At {
+    fn from(l: Location) -> At {
+        At(l.line(), l.column())
+    }
+}
+
+/// Collects parsed files and problems, then cross-checks them.
+#[derive(Default)]
+struct Builder {
+    today: Option<jiff::civil::Date>,
+    problems: Vec<Problem>,
+    entries: Vec<(String, Entry, Vec<Spanned<String>>)>,
+    countries: Vec<Country>,
+    international: Option<Country>,
+    safety: Vec<(String, SafetyFile)>,
+    replies: Option<Replies>,
+    ids: HashMap<String, String>,
+}
+
+impl Builder {
+    fn error(&mut self, path: &str, at: impl Into<At>, message: impl Into<String>) {
+        self.push(path, at.into(), Level::Error, message.into());
+    }
+
+    fn push(&mut self, path: &str, at: impl Into<At>, level: Level, message: String) {
+        let At(line, column) = at.into();
+        self.problems.push(Problem {
+            path: path.to_string(),
+            line,
+            column,
+            level,
+            message,
+        });
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&mut self, file: &SourceFile) -> Option<T> {
+        match serde_saphyr::from_str::<T>(&file.text) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                let message = yaml_message(&err);
+                let at = field_location(&file.text, &message)
+                    .or_else(|| err.location().map(At::from))
+                    .unwrap_or(At::UNKNOWN);
+                self.error(&file.display, at, message);
+                None
+            }
+        }
+    }
+
+    fn add_file(&mut self, file: &SourceFile) {
+        let rel = file.relative.as_str();
+        if rel == "replies.yaml" {
+            self.replies = self.parse::<Replies>(file);
+        } else if rel.starts_with("entries/") {
+            if let Some(entry) = self.parse::<EntryFile>(file) {
+                self.add_entry(file, entry);
+            }
+        } else if let Some(name) = rel.strip_prefix("helplines/") {
+            if let Some(country) = self.parse::<CountryFile>(file) {
+                self.add_country(file, name, country);
+            }
+        } else if rel.starts_with("safety/") {
+            if let Some(safety) = self.parse::<SafetyFile>(file) {
+                self.add_safety(file, safety);
+            }
+        } else {
+            self.error(
+                &file.display,
+                At::UNKNOWN,
+                "unexpected file: YAML files belong in entries/, helplines/, safety/ or replies.yaml",
+            );
+        }
+    }
+
+    fn claim_id(&mut self, path: &str, id: &Spanned<String>) -> bool {
+        if let Some(first) = self.ids.get(&id.value) {
+            let message = format!("duplicate id `{}` (first defined in {first})", id.value);
+            self.error(path, id.referenced, message);
+            return false;
+        }
+        self.ids.insert(id.value.clone(), path.to_string());
+        true
+    }
+
+    fn check_reviewed(&mut self, path: &str, reviewed: &Spanned<String>) {
+        let date = match reviewed.value.trim().parse::<jiff::civil::Date>() {
+            Ok(d) => d,
+            Err(_) => {
+                let message = format!(
+                    "`reviewed` must be a date YYYY-MM-DD, found `{}`",
+                    reviewed.value
+                );
+                self.error(path, reviewed.referenced, message);
+                return;
+            }
+        };
+        if let Some(today) = self.today {
+            let limit = today
+                .checked_sub(jiff::Span::new().months(REVIEW_MONTHS))
+                .unwrap_or(today);
+            if date < limit {
+                let message = format!(
+                    "review is overdue: last reviewed {date}, more than {REVIEW_MONTHS} months ago"
+                );
+                self.push(path, reviewed.referenced, Level::Warning, message);
+            }
+            if date > today {
+                let message = format!("`reviewed` date {date} is in the future");
+                self.push(path, reviewed.referenced, Level::Warning, message);
+            }
+        }
+    }
+
+    fn check_sources(&mut self, path: &str, sources: &Spanned<Vec<Source>>) {
+        if sources.value.is_empty() {
+            self.error(
+                path,
+                sources.referenced,
+                "every entry needs at least one source",
+            );
+        }
+        for source in &sources.value {
+            if !(source.url.starts_with("https://") || source.url.starts_with("http://")) {
+                let message = format!(
+                    "source `{}` needs an http(s) url, found `{}`",
+                    source.title, source.url
+                );
+                self.error(path, sources.referenced, message);
+            }
+        }
+    }
+
+    fn add_entry(&mut self, file: &SourceFile, entry: EntryFile) {
+        let path = file.display.as_str();
+        let id_ok = valid_id(&entry.id.value);
+        if !id_ok {
+            let message = format!(
+                "id `{}` must be lower-case letters, digits and dashes",
+                entry.id.value
+            );
+            self.error(path, entry.id.referenced, message);
+        }
+        let fresh = self.claim_id(path, &entry.id);
+        if entry.questions.value.len() < 3 {
+            let message = format!(
+                "an entry needs at least 3 example questions, found {}",
+                entry.questions.value.len()
+            );
+            self.error(path, entry.questions.referenced, message);
+        }
+        if entry.answer.value.trim().is_empty() {
+            self.error(path, entry.answer.referenced, "the answer is empty");
+        }
+        if entry.title.trim().is_empty() {
+            self.error(path, entry.id.referenced, "the title is empty");
+        }
+        self.check_sources(path, &entry.sources);
+        self.check_reviewed(path, &entry.reviewed);
+        if !fresh || !id_ok {
+            return;
+        }
+        let checked = Entry {
+            id: entry.id.value.clone(),
+            audience: entry.audience,
+            title: entry.title.trim().to_string(),
+            locale: entry.locale,
+            questions: entry.questions.value,
+            keywords: entry.keywords,
+            answer: entry.answer.value.trim().to_string(),
+            sources: entry.sources.value,
+            reviewed: entry.reviewed.value.trim().to_string(),
+            related: entry.related.iter().map(|r| r.value.clone()).collect(),
+        };
+        self.entries
+            .push((file.display.clone(), checked, entry.related));
+    }
+
+    fn add_country(&mut self, file: &SourceFile, name: &str, country: CountryFile) {
+        let path = file.display.as_str();
+        let stem = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+        let code = country.country.value.trim().to_string();
+        let international = code == "international";
+        if code != stem {
+            let message = format!("`country: {code}` must match the file name `{stem}`");
+            self.error(path, country.country.referenced, message);
+        } else if !international && !is_country_code(&code) {
+            let message =
+                format!("`country` must be an upper-case ISO 3166-1 alpha-2 code, found `{code}`");
+            self.error(path, country.country.referenced, message);
+        } else if !international {
+            let id = Spanned::new(
+                format!("helpline-{code}"),
+                country.country.referenced,
+                country.country.defined,
+            );
+            self.claim_id(path, &id);
+        }
+        if !international && country.names.is_empty() {
+            self.error(
+                path,
+                country.country.referenced,
+                "`names` must list at least the country's name",
+            );
+        }
+        if country.services.value.is_empty() {
+            self.error(
+                path,
+                country.services.referenced,
+                "a country needs at least one service",
+            );
+        }
+        for service in &country.services.value {
+            if service.sources.is_empty() {
+                let message = format!("service `{}` has no source", service.name);
+                self.error(path, country.services.referenced, message);
+            }
+            if service
+                .phone
+                .as_deref()
+                .is_some_and(|p| !p.chars().any(|c| c.is_ascii_digit()))
+            {
+                let message = format!("service `{}`: phone has no digits", service.name);
+                self.error(path, country.services.referenced, message);
+            }
+        }
+        self.check_reviewed(path, &country.reviewed);
+        let mut services = country.services.value;
+        // Verified services first; a low-confidence service is never listed first.
+        services.sort_by_key(|s| std::cmp::Reverse(s.confidence));
+        let checked = Country {
+            code: code.clone(),
+            name: country.name,
+            names: country
+                .names
+                .iter()
+                .map(|n| crate::normalize::normalize(n))
+                .filter(|n| !n.is_empty())
+                .collect(),
+            emergency: country.emergency,
+            services,
+            reviewed: country.reviewed.value,
+            note: country.note,
+        };
+        if international {
+            self.international = Some(checked);
+        } else {
+            self.countries.push(checked);
+        }
+    }
+
+    fn add_safety(&mut self, file: &SourceFile, safety: SafetyFile) {
+        let path = file.display.as_str();
+        let stem = file
+            .relative
+            .trim_start_matches("safety/")
+            .trim_end_matches(".yaml");
+        if stem != safety.category.value.as_str() {
+            let message = format!(
+                "the file for `{}` must be named safety/{}.yaml",
+                safety.category.value.as_str(),
+                safety.category.value.as_str()
+            );
+            self.error(path, safety.category.referenced, message);
+        }
+        if self
+            .safety
+            .iter()
+            .any(|(_, s)| s.category.value == safety.category.value)
+        {
+            let message = format!(
+                "category `{}` is defined twice",
+                safety.category.value.as_str()
+            );
+            self.error(path, safety.category.referenced, message);
+            return;
+        }
+        self.check_reviewed(path, &safety.reviewed);
+        self.check_sources(path, &safety.sources);
+        if safety.patterns.is_empty() {
+            self.error(
+                path,
+                safety.category.referenced,
+                "a safety category needs at least one pattern",
+            );
+        }
+        if safety.examples.value.len() < 3 {
+            self.error(
+                path,
+                safety.examples.referenced,
+                "a safety category needs at least 3 `examples`",
+            );
+        }
+        if safety.not.value.len() < 3 {
+            self.error(
+                path,
+                safety.not.referenced,
+                "a safety category needs at least 3 `not` examples",
+            );
+        }
+        for reply in [&safety.reply.young_person, &safety.reply.practitioner] {
+            if reply.trim().is_empty() {
+                self.error(path, safety.category.referenced, "the risk reply is empty");
+            }
+        }
+        self.safety.push((file.display.clone(), safety));
+    }
+
+    fn finish(mut self) -> Loaded {
+        // Cross-checks: related ids, safety entries, every category present, patterns and their tests.
+        let mut known: HashSet<String> = self.ids.keys().cloned().collect();
+        known.extend(self.countries.iter().map(Country::entry_id));
+        let entries = std::mem::take(&mut self.entries);
+        for (path, entry, related) in &entries {
+            for r in related {
+                if !known.contains(&r.value) {
+                    let message = format!("`related` names unknown id `{}`", r.value);
+                    self.error(path, r.referenced, message);
+                } else if r.value == entry.id {
+                    self.error(path, r.referenced, "an entry cannot be related to itself");
+                }
+            }
+        }
+        let safety_files = std::mem::take(&mut self.safety);
+        let mut safety = Vec::new();
+        for category in RiskCategory::ALL {
+            let Some((path, file)) = safety_files
+                .iter()
+                .find(|(_, s)| s.category.value == category)
+            else {
+                let message = format!(
+                    "no safety file for category `{}` (safety/{}.yaml)",
+                    category.as_str(),
+                    category.as_str()
+                );
+                self.error("knowledge/safety", At::UNKNOWN, message);
+                continue;
+            };
+            for id in file
+                .entries
+                .young_person
+                .iter()
+                .chain(&file.entries.practitioner)
+            {
+                if !known.contains(&id.value) {
+                    let message = format!("`entries` names unknown id `{}`", id.value);
+                    self.error(path, id.referenced, message);
+                }
+            }
+            safety.push((path.clone(), file));
+        }
+        // Compile each category alone, so that errors point at the right file and pattern.
+        let mut compiled = Vec::new();
+        for (path, file) in &safety {
+            let mut ok = true;
+            for pattern in file.patterns.iter().chain(&file.unless) {
+                if let Err(err) = SafetyRules::check_pattern(&pattern.value) {
+                    self.error(
+                        path,
+                        pattern.referenced,
+                        format!("pattern does not compile: {err}"),
+                    );
+                    ok = false;
+                }
+            }
+            if ok {
+                compiled.push((path.clone(), *file));
+            }
+        }
+        for (path, file) in &compiled {
+            let category = SafetyCategory {
+                category: file.category.value,
+                severity: file.severity,
+                entries: PerAudience {
+                    young_person: vec![],
+                    practitioner: vec![],
+                },
+                reply: file.reply.clone(),
+                patterns: file.patterns.iter().map(|p| p.value.clone()).collect(),
+                unless: file.unless.iter().map(|p| p.value.clone()).collect(),
+                sources: vec![],
+            };
+            let Ok(rules) = SafetyRules::new(std::slice::from_ref(&category)) else {
+                continue;
+            };
+            for example in &file.examples.value {
+                if !rules
+                    .detect(&crate::normalize::normalize(&example.value))
+                    .contains(&file.category.value)
+                {
+                    let message = format!(
+                        "example is not detected as {}: {:?}",
+                        file.category.value.as_str(),
+                        example.value
+                    );
+                    self.error(path, example.referenced, message);
+                }
+            }
+            for example in &file.not.value {
+                if rules
+                    .detect(&crate::normalize::normalize(&example.value))
+                    .contains(&file.category.value)
+                {
+                    let message = format!(
+                        "`not` example is detected as {}: {:?}",
+                        file.category.value.as_str(),
+                        example.value
+                    );
+                    self.error(path, example.referenced, message);
+                }
+            }
+        }
+        if self.replies.is_none()
+            && !self
+                .problems
+                .iter()
+                .any(|p| p.path.ends_with("replies.yaml"))
+        {
+            self.error(
+                "knowledge/replies.yaml",
+                At::UNKNOWN,
+                "replies.yaml is missing",
+            );
+        }
+        if self.international.is_none()
+            && !self
+                .problems
+                .iter()
+                .any(|p| p.path.ends_with("international.yaml"))
+        {
+            self.error(
+                "knowledge/helplines/international.yaml",
+                At::UNKNOWN,
+                "helplines/international.yaml is missing",
+            );
+        }
+
+        let has_error = self.problems.iter().any(|p| p.level == Level::Error);
+        let problems = self.problems;
+        if has_error {
+            return Loaded {
+                knowledge: None,
+                problems,
+            };
+        }
+        let (Some(replies), Some(international)) = (self.replies, self.international) else {
+            return Loaded {
+                knowledge: None,
+                problems,
+            };
+        };
+        let mut entries: Vec<Entry> = entries.into_iter().map(|(_, e, _)| e).collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        let by_id = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        let mut countries = self.countries;
+        countries.sort_by(|a, b| a.code.cmp(&b.code));
+        let country_by_code = countries
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code.clone(), i))
+            .collect();
+        let safety = safety
+            .into_iter()
+            .map(|(_, f)| SafetyCategory {
+                category: f.category.value,
+                severity: f.severity,
+                entries: PerAudience {
+                    young_person: f
+                        .entries
+                        .young_person
+                        .iter()
+                        .map(|s| s.value.clone())
+                        .collect(),
+                    practitioner: f
+                        .entries
+                        .practitioner
+                        .iter()
+                        .map(|s| s.value.clone())
+                        .collect(),
+                },
+                reply: PerAudience {
+                    young_person: f.reply.young_person.trim().to_string(),
+                    practitioner: f.reply.practitioner.trim().to_string(),
+                },
+                patterns: f.patterns.iter().map(|p| p.value.clone()).collect(),
+                unless: f.unless.iter().map(|p| p.value.clone()).collect(),
+                sources: f.sources.value.clone(),
+            })
+            .collect();
+        let knowledge = Knowledge {
+            entries,
+            countries,
+            international,
+            safety,
+            replies,
+            by_id,
+            country_by_code,
+        };
+        Loaded {
+            knowledge: Some(knowledge),
+            problems,
+        }
+    }
+}
+
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The message of a YAML error, without the location (which the problem line already carries).
+fn yaml_message(err: &serde_saphyr::Error) -> String {
+    static LOCATION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(error: )?(line \d+,? column \d+: )?|,? at line \d+,? column \d+")
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    let cleaned = LOCATION.replace_all(first, "");
+    if cleaned.trim().is_empty() {
+        "invalid YAML".to_string()
+    } else {
+        cleaned.trim().to_string()
+    }
+}
+
+/// For "unknown field `x`", the line and column of the key `x:` in the file. serde reports unknown
+/// fields at the start of their mapping; a person needs the line of the typo.
+fn field_location(text: &str, message: &str) -> Option<At> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let field = &rest[..rest.find('`')?];
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let key = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        if key
+            .strip_prefix(field)
+            .is_some_and(|after| after.trim_start().starts_with(':'))
+        {
+            let column = line.len() - key.len() + 1;
+            return Some(At(i as u64 + 1, column as u64));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,316 @@
+//! The `waymark` binary: thin glue between the command line and the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use waymark::knowledge::{Audience, Level};
+use waymark::state::{DEFAULT_TTL_SECS, StateStore};
+use waymark::{ConversationState, Engine, EngineOptions, Knowledge};
+
+/// waymark: guidance and signposting on child sexual abuse and exploitation, with hand-off to
+/// trusted human moderators. With no command, starts the console chat on the bundled knowledge.
+#[derive(Debug, Parser)]
+#[command(name = "waymark", version, about, long_about = None)]
+struct Cli {
+    /// Read the knowledge base from this folder instead of the one built into the binary.
+    #[arg(long, global = true, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Chat in the terminal (console commands: /country XX, /audience practitioner, /debug, /help, /quit).
+    Chat {
+        /// Start as this audience: young_person, practitioner or moderator.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Start with this country (ISO code, e.g. GB).
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// Answer one message and exit.
+    Ask {
+        /// The message.
+        text: String,
+        /// Ask as this audience: young_person, practitioner or moderator.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Ask from this country (ISO code, e.g. GB).
+        #[arg(long)]
+        country: Option<String>,
+        /// Print the reply as Markdown instead of rendering it.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Read JSON Lines ({"text": …, "audience"?, "country"?, "user"?}) on stdin; write one decision per line.
+    Classify {
+        /// Also print why (rules and entries), the normalised text, the audience and every risk.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Measure the engine on a labelled file shaped like shared/eval/dev.yaml.
+    Eval {
+        /// The labelled messages (YAML).
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Fail (exit 1) when a metric is below a value, e.g. --min risk_recall=0.97 (repeatable).
+        #[arg(long = "min", value_name = "METRIC=VALUE", value_parser = waymark::eval::parse_min)]
+        min: Vec<(String, f64)>,
+    },
+    /// Check a knowledge folder (default: the bundled one); print problems as path:line:column: message.
+    Check {
+        /// The knowledge folder to check.
+        dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WAYMARK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("waymark: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => chat(cli.knowledge, None, None),
+        Some(Command::Chat { audience, country }) => chat(cli.knowledge, audience, country),
+        Some(Command::Ask {
+            text,
+            audience,
+            country,
+            markdown,
+        }) => {
+            let engine = engine(cli.knowledge.as_ref(), EngineOptions { escalation: false })?;
+            let state = initial_state(audience, country)?;
+            let decision = engine.decide(&text, &state);
+            if markdown {
+                println!("{}", decision.reply);
+            } else {
+                println!(
+                    "{}",
+                    waymark::render::to_terminal(&decision.reply, std::io::stdout().is_terminal())
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Classify { explain }) => {
+            let engine = engine(cli.knowledge.as_ref(), EngineOptions::default())?;
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            waymark::classify::Classifier::new(&engine, explain)
+                .run(stdin, stdout)
+                .context("classify")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Eval { file, json, min }) => {
+            let engine = engine(cli.knowledge.as_ref(), EngineOptions::default())?;
+            let cases = waymark::eval::load(&file)?;
+            let report = waymark::eval::run(&engine, &cases);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            let mut failed = false;
+            for (name, threshold) in &min {
+                let value = report.metrics.get(name).map(|r| r.value).unwrap_or(0.0);
+                if value < *threshold {
+                    eprintln!("eval: {name} = {value:.3} is below the minimum {threshold}");
+                    failed = true;
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(Command::Check { dir }) => {
+            let dir = dir.or(cli.knowledge);
+            let loaded = match &dir {
+                Some(dir) => Knowledge::check_dir(dir)?,
+                None => Knowledge::check_bundled(),
+            };
+            for problem in &loaded.problems {
+                println!("{problem}");
+            }
+            let errors = loaded
+                .problems
+                .iter()
+                .filter(|p| p.level == Level::Error)
+                .count();
+            let warnings = loaded.problems.len() - errors;
+            match &loaded.knowledge {
+                Some(k) => eprintln!(
+                    "ok: {} entries, {} countries, {} safety categories ({warnings} warning(s))",
+                    k.entries().len(),
+                    k.countries().len(),
+                    k.safety().len()
+                ),
+                None => eprintln!("{errors} error(s), {warnings} warning(s)"),
+            }
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn engine(dir: Option<&PathBuf>, options: EngineOptions) -> Result<Engine> {
+    let knowledge = match dir {
+        Some(dir) => Knowledge::from_dir(dir)
+            .with_context(|| format!("loading knowledge from {}", dir.display()))?,
+        None => Knowledge::bundled().context("loading the bundled knowledge")?,
+    };
+    Ok(Engine::new(knowledge, options)?)
+}
+
+fn initial_state(audience: Option<String>, country: Option<String>) -> Result<ConversationState> {
+    let mut state = ConversationState::default();
+    if let Some(a) = audience {
+        state.audience = Some(Audience::parse(&a).with_context(|| {
+            format!("--audience: `{a}` is not young_person, practitioner or moderator")
+        })?);
+    }
+    if let Some(c) = country {
+        anyhow::ensure!(
+            c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()),
+            "--country: `{c}` is not an ISO code such as GB"
+        );
+        state.country = Some(c.to_ascii_uppercase());
+    }
+    Ok(state)
+}
+
+const CONSOLE_HELP: &str = "Console commands: /country XX (set your country), /audience young_person|practitioner|moderator, \
+/debug (show why the bot answered as it did), /help, /quit";
+
+/// The console chat: one user, stdin and stdout, replies drawn as a chat platform would.
+fn chat(
+    dir: Option<PathBuf>,
+    audience: Option<String>,
+    country: Option<String>,
+) -> Result<ExitCode> {
+    let engine = engine(dir.as_ref(), EngineOptions { escalation: false })?;
+    let interactive = std::io::stdin().is_terminal();
+    let ansi = std::io::stdout().is_terminal();
+    let mut states: StateStore<()> = StateStore::new(DEFAULT_TTL_SECS);
+    states.put((), initial_state(audience, country)?, now());
+    let mut out = std::io::stdout().lock();
+    let mut debug = false;
+    writeln!(
+        out,
+        "waymark: ask me anything about staying safe online and off. Type /help for console commands, /quit to leave."
+    )?;
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    loop {
+        if interactive {
+            write!(out, "\nyou> ")?;
+            out.flush()?;
+        }
+        buf.clear();
+        if stdin.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut state = states.get(&(), now());
+        if let Some(command) = line.strip_prefix('/') {
+            let mut parts = command.split_whitespace();
+            let name = parts.next().unwrap_or("");
+            let arg = parts.next().unwrap_or("");
+            match name {
+                "quit" | "exit" | "q" => break,
+                "help" => writeln!(out, "{CONSOLE_HELP}")?,
+                "debug" => {
+                    debug = !debug;
+                    writeln!(out, "debug {}", if debug { "on" } else { "off" })?;
+                }
+                "country" => match engine.knowledge().country(arg) {
+                    Some(c) => {
+                        state.country = Some(c.code.clone());
+                        writeln!(out, "Country set to {} ({}).", c.name, c.code)?;
+                    }
+                    None if arg.len() == 2 => {
+                        state.country = Some(arg.to_ascii_uppercase());
+                        writeln!(
+                            out,
+                            "Country set to {}; I have no helpline file for it, so I'll show international services.",
+                            arg.to_ascii_uppercase()
+                        )?;
+                    }
+                    None => writeln!(
+                        out,
+                        "Usage: /country XX, with an ISO code such as GB, US, KE."
+                    )?,
+                },
+                "audience" => match Audience::parse(arg) {
+                    Some(a) => {
+                        state.audience = Some(a);
+                        writeln!(out, "Audience set to {}.", a.as_str())?;
+                    }
+                    None => writeln!(out, "Usage: /audience young_person|practitioner|moderator")?,
+                },
+                _ => writeln!(out, "Unknown console command. {CONSOLE_HELP}")?,
+            }
+            states.put((), state, now());
+            out.flush()?;
+            continue;
+        }
+        let decision = engine.decide(line, &state);
+        writeln!(
+            out,
+            "\nwaymark>\n{}",
+            waymark::render::to_terminal(&decision.reply, ansi)
+        )?;
+        if debug {
+            let risk = decision
+                .risk
+                .map(|r| format!("{} ({})", r.category.as_str(), r.severity.as_str()));
+            writeln!(
+                out,
+                "\n[debug] intent={} risk={} escalate={} entries=[{}] country={} audience={}\n[debug] normalised: {}\n[debug] {}",
+                decision.intent.as_str(),
+                risk.as_deref().unwrap_or("none"),
+                decision.escalate,
+                decision.entries.join(", "),
+                decision.country.as_deref().unwrap_or("none"),
+                decision.audience.as_str(),
+                decision.normalized,
+                decision.why.join("\n[debug] ")
+            )?;
+        }
+        out.flush()?;
+        states.put((), decision.state, now());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}

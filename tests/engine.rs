@@ -1,0 +1,238 @@
+//! The engine through the library: required content, decisions on unseen phrasings, and a property
+//! test that no input makes it panic or hang.
+
+use std::sync::LazyLock;
+
+use proptest::prelude::*;
+use waymark::knowledge::{Audience, RiskCategory};
+use waymark::{ConversationState, Engine, EngineOptions, Intent, Knowledge};
+
+static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
+    let knowledge = Knowledge::bundled().expect("bundled knowledge loads");
+    Engine::new(knowledge, EngineOptions::default()).expect("engine builds")
+});
+
+fn decide(text: &str) -> waymark::Decision {
+    ENGINE.decide(text, &ConversationState::default())
+}
+
+#[test]
+fn every_required_entry_exists_with_its_audience() {
+    let k = ENGINE.knowledge();
+    let yp = [
+        "yp-sextortion",
+        "yp-nudes-shared",
+        "yp-pressure-to-send",
+        "yp-grooming-signs",
+        "yp-meeting-online-friend",
+        "yp-block-report",
+        "yp-cyberbullying",
+        "yp-unwanted-content",
+        "yp-telling-someone",
+        "yp-privacy-settings",
+        "yp-abuse-offline",
+        "yp-worried-friend",
+        "yp-age-and-law",
+        "yp-not-your-fault",
+        "yp-feeling-unsafe",
+        "yp-ai-fakes",
+    ];
+    let pr = [
+        "pr-responding-to-disclosure",
+        "pr-recognising-signs",
+        "pr-online-grooming-signs",
+        "pr-found-abuse-material",
+        "pr-supporting-sextortion",
+        "pr-six-strategies",
+        "pr-strategy-1",
+        "pr-strategy-2",
+        "pr-strategy-3",
+        "pr-strategy-4",
+        "pr-strategy-5",
+        "pr-strategy-6",
+        "pr-inspire",
+        "pr-itu-cop-guidelines",
+        "pr-industry-guidelines",
+        "pr-multi-stakeholder",
+        "pr-weprotect-mnr",
+        "pr-terminology",
+        "pr-balance-access-and-risk",
+        "pr-integrated-protection",
+        "pr-safeguarding-policy",
+    ];
+    for id in yp {
+        assert_eq!(
+            k.entry(id).map(|e| e.audience),
+            Some(Audience::YoungPerson),
+            "{id}"
+        );
+    }
+    for id in pr {
+        assert_eq!(
+            k.entry(id).map(|e| e.audience),
+            Some(Audience::Practitioner),
+            "{id}"
+        );
+    }
+    for id in ["mod-handling-cases", "mod-commands"] {
+        assert_eq!(
+            k.entry(id).map(|e| e.audience),
+            Some(Audience::Moderator),
+            "{id}"
+        );
+    }
+    assert!(k.entry("reporting-services").is_some());
+    assert!(
+        k.countries().len() >= 30,
+        "at least 30 countries, found {}",
+        k.countries().len()
+    );
+    for category in RiskCategory::ALL {
+        assert!(k.safety_category(category).is_some(), "{category:?}");
+    }
+}
+
+#[test]
+fn talking_about_a_topic_is_not_a_disclosure() {
+    for text in [
+        "what is grooming?",
+        "this homework is killing me",
+        "Teacher here - planning a lesson on sextortion for year 9, what should I cover?",
+        "my cat needs grooming before the show",
+    ] {
+        let d = decide(text);
+        assert_eq!(d.risk, None, "{text}: {:?}", d.why);
+        assert!(!d.escalate, "{text}");
+    }
+}
+
+#[test]
+fn a_question_and_a_disclosure_at_once_is_risk_with_guidance() {
+    let d = decide("they keep threatening to leak my nudes unless i pay, what do i do?");
+    assert_eq!(d.intent, Intent::Risk);
+    assert_eq!(d.risk.map(|r| r.category), Some(RiskCategory::Sextortion));
+    assert!(d.escalate);
+    assert_eq!(d.entries.first().map(String::as_str), Some("yp-sextortion"));
+    assert!(d.reply.contains("moderator"), "says a moderator was told");
+}
+
+#[test]
+fn unknown_country_asks_for_it_and_gives_international_services() {
+    let d = decide("is there a helpline i can call");
+    assert_eq!(d.intent, Intent::Signposting);
+    assert_eq!(d.country, None);
+    assert!(
+        d.reply.contains("childhelplineinternational.org"),
+        "{}",
+        d.reply
+    );
+    assert!(d.state.awaiting_country);
+    let next = ENGINE.decide("deutschland", &d.state);
+    assert_eq!(next.intent, Intent::Signposting);
+    assert_eq!(next.country.as_deref(), Some("DE"));
+    assert!(next.reply.contains("116 111"));
+}
+
+#[test]
+fn countries_are_found_by_name_demonym_and_native_name() {
+    for (text, code) in [
+        ("helpline in españa", "ES"),
+        ("im in the uk who do i call", "GB"),
+        ("any kiwi helplines", "NZ"),
+        ("i live in deutschland, who can i talk to", "DE"),
+        ("helpline in the US", "US"),
+    ] {
+        assert_eq!(decide(text).country.as_deref(), Some(code), "{text}");
+    }
+    // "us" the word is not the United States.
+    assert_eq!(decide("can you help us").country, None);
+}
+
+#[test]
+fn a_low_confidence_service_is_never_shown_as_verified() {
+    let k = ENGINE.knowledge();
+    for country in k.countries() {
+        let shown = waymark::engine::render_country(country, false);
+        for service in &country.services {
+            if service.confidence == waymark::knowledge::Confidence::Low {
+                let line = shown
+                    .lines()
+                    .find(|l| l.contains(&service.name))
+                    .expect("listed");
+                assert!(line.contains("not verified"), "{}: {line}", country.code);
+            }
+        }
+        if let Some(first) = country.services.first() {
+            assert_ne!(
+                first.confidence,
+                waymark::knowledge::Confidence::Low,
+                "{} lists a low service first",
+                country.code
+            );
+        }
+    }
+}
+
+#[test]
+fn moderators_command_and_human_handoff() {
+    let d = ENGINE.decide(
+        "!cases",
+        &ConversationState {
+            audience: Some(Audience::Moderator),
+            ..Default::default()
+        },
+    );
+    assert_eq!(d.intent, Intent::ModeratorCommand);
+    assert!(!d.escalate);
+    let d = decide("can i talk to a real person please");
+    assert_eq!(d.intent, Intent::Human);
+    assert!(d.escalate);
+}
+
+#[test]
+fn garbage_gets_a_polite_reply() {
+    for text in [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "!!!???",
+        "\u{0}\u{1}\u{2}",
+        "asdfghjkl qwertyuiop",
+    ] {
+        let d = decide(text);
+        assert!(!d.reply.is_empty(), "{text:?}");
+        assert_eq!(d.risk, None);
+    }
+}
+
+#[test]
+fn a_megabyte_of_text_is_answered() {
+    let big = "help me ".repeat(128 * 1024);
+    let d = decide(&big);
+    assert!(!d.reply.is_empty());
+    let zero_width = "\u{200b}".repeat(1 << 20);
+    assert!(!decide(&zero_width).reply.is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_input_panics(text in "\\PC{0,400}") {
+        let d = decide(&text);
+        prop_assert!(!d.reply.is_empty());
+    }
+
+    #[test]
+    fn no_input_with_controls_and_obfuscation_panics(text in "[ a-z0-9@$!*|\\u{200b}\\u{0430}-\\u{044f}\\u{ff41}-\\u{ff5a}\\x00-\\x1f.'’]{0,300}") {
+        let d = decide(&text);
+        prop_assert!(!d.reply.is_empty());
+    }
+
+    #[test]
+    fn state_is_carried_without_panics(a in "\\PC{0,80}", b in "\\PC{0,80}") {
+        let first = decide(&a);
+        let second = ENGINE.decide(&b, &first.state);
+        prop_assert!(!second.reply.is_empty());
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests: one test binary that drives the `waymark` binary and the library.
+
+mod cli;
+mod engine;
+mod knowledge_check;
