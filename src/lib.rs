@@ -7,6 +7,7 @@
 //! in a terminal. Chat platforms plug in through the `waymark-port` crate.
 
 pub mod classify;
+pub mod config;
 pub mod country;
 pub mod engine;
 mod error;
@@ -15,6 +16,7 @@ pub mod index;
 pub mod knowledge;
 pub mod normalize;
 pub mod render;
+pub mod runtime;
 pub mod safety;
 pub mod state;
 

@@ -69,6 +69,39 @@ enum Command {
         /// The knowledge folder to check.
         dir: Option<PathBuf>,
     },
+    /// Run the bot: the adapters the config enables, the case store, moderators, timers.
+    Run {
+        /// The config file (YAML; every key is in the README).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Enable this adapter even if the config does not (`stdio`).
+        #[arg(long, value_name = "NAME")]
+        adapter: Vec<String>,
+        /// The data directory (case store, pseudonymisation key); overrides the config.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Work with the case store.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CasesCommand {
+    /// Write every case, its notes and the audit log as JSON, for the lead moderator.
+    Export {
+        /// The config file, for its data directory.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The data directory; overrides the config.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -174,7 +207,164 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Some(Command::Run {
+            config,
+            adapter,
+            data,
+        }) => run_bot(cli.knowledge, config, adapter, data),
+        Some(Command::Cases {
+            command:
+                CasesCommand::Export {
+                    config,
+                    data,
+                    output,
+                },
+        }) => {
+            let config = load_config(config.as_deref())?;
+            let dir = data.unwrap_or(config.data_dir);
+            let path = dir.join("waymark.sqlite3");
+            anyhow::ensure!(path.exists(), "no case store at {}", path.display());
+            let store = waymark::runtime::store::Store::open(&path)?;
+            let json = waymark::runtime::export(&store)?;
+            let text = serde_json::to_string_pretty(&json)?;
+            match output {
+                Some(file) => std::fs::write(&file, text + "\n")
+                    .with_context(|| format!("writing {}", file.display()))?,
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<waymark::config::Config> {
+    Ok(match path {
+        Some(path) => waymark::config::Config::load(path)?,
+        None => waymark::config::Config::default(),
+    })
+}
+
+/// `waymark run`: the runtime with the enabled adapters, until end of input or a signal.
+fn run_bot(
+    knowledge: Option<PathBuf>,
+    config: Option<PathBuf>,
+    adapters: Vec<String>,
+    data: Option<PathBuf>,
+) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use waymark::runtime::{Clock, Runtime, deliver};
+
+    let mut config = load_config(config.as_deref())?;
+    for name in &adapters {
+        match name.as_str() {
+            "stdio" => config.adapters.stdio.enabled = true,
+            other => anyhow::bail!(
+                "--adapter: `{other}` is not an adapter in this build (available: stdio)"
+            ),
+        }
+    }
+    anyhow::ensure!(
+        config.adapters.stdio.enabled,
+        "no adapter is enabled: pass --adapter stdio or set adapters.stdio.enabled in the config"
+    );
+    if let Some(dir) = data {
+        config.data_dir = dir;
+    }
+    let knowledge = knowledge.or(config.knowledge.clone());
+    let engine = Arc::new(engine(
+        knowledge.as_ref(),
+        EngineOptions { escalation: true },
+    )?);
+    let (store, key) = Runtime::open_data_dir(&config.data_dir)?;
+    let delivery_store =
+        waymark::runtime::store::Store::open(&config.data_dir.join("waymark.sqlite3"))?;
+    let clock = Arc::new(Clock::default());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mut runtime = Runtime::new(
+        engine,
+        store,
+        config,
+        key,
+        Arc::clone(&clock),
+        Arc::clone(&wake),
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async move {
+        let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
+        let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
+        let out: waymark_stdio::Output = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        tokio::spawn(waymark_stdio::read_events(
+            stdin,
+            events_tx.clone(),
+            Arc::clone(&out),
+        ));
+        tokio::spawn(waymark_stdio::write_actions(jobs_rx, out));
+        tokio::spawn(shutdown_on_signal(events_tx));
+        let handles = vec![deliver::AdapterHandle {
+            platform: waymark_stdio::PLATFORM.into(),
+            capabilities: waymark_stdio::CAPABILITIES,
+            jobs: jobs_tx,
+        }];
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let delivery = tokio::spawn(deliver::run(
+            delivery_store,
+            handles,
+            clock,
+            Arc::clone(&wake),
+            stop_rx,
+        ));
+        // Pending work from before a restart: timers first, then the outbox resumes.
+        runtime.run_timers()?;
+        wake.notify_one();
+        let mut timer = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    let stop = event == waymark_port::Event::Shutdown;
+                    runtime.handle(event)?;
+                    if stop {
+                        break;
+                    }
+                }
+                _ = timer.tick() => runtime.run_timers()?,
+            }
+        }
+        let _ = stop_tx.send(true);
+        let _ = delivery.await;
+        Ok::<(), anyhow::Error>(())
+    });
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns SIGINT and SIGTERM into a graceful shutdown.
+async fn shutdown_on_signal(events: tokio::sync::mpsc::Sender<waymark_port::Event>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("signal received: finishing pending work");
+    let _ = events.send(waymark_port::Event::Shutdown).await;
 }
 
 fn engine(dir: Option<&PathBuf>, options: EngineOptions) -> Result<Engine> {

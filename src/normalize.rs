@@ -27,8 +27,11 @@ pub fn normalize(text: &str) -> String {
     let mut previous = String::new();
     for token in joined {
         // "2" and "4" are "to" and "for" in chat, but not after "strategy", "year", "step"…
+        let after_number = !previous.is_empty() && previous.chars().all(|c| c.is_ascii_digit());
         let word = if (token == "2" || token == "4") && counts_things(&previous) {
             token.clone()
+        } else if after_number && matches!(token.as_str(), "yo" | "y" | "yrs" | "yr" | "yro") {
+            "years old".to_string()
         } else {
             normalize_word(&token)
         };
@@ -462,7 +465,6 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "mom" | "mam" | "mommy" | "mummy" | "momma" => "mum",
         "yr" => "year",
         "yrs" => "years",
-        "yo" => "years old",
         "mins" => "minutes",
         "hrs" => "hours",
         "pic" | "pik" | "piks" => "pic",
@@ -500,6 +502,8 @@ mod tests {
         );
         assert_eq!(normalize("this 30yo keeps"), "this 30 years old keeps");
         assert_eq!(normalize("a 13 y/o girl"), "a 13 years old girl");
+        assert_eq!(normalize("shes 14 yo"), "shes 14 years old");
+        assert_eq!(normalize("yo whats up"), "yo whats up");
         assert_eq!(
             normalize("whats strategy 4 again"),
             "whats strategy 4 again"

@@ -1,23 +1,28 @@
-//! Safety rules: every risk pattern of the knowledge base in one `RegexSet`, run first on every
-//! message.
+//! Safety rules: the risk patterns of the knowledge base, a `RegexSet` per category, run first on
+//! every message.
 //!
 //! A category is detected when one of its patterns matches the normalised text and none of its
-//! `unless` patterns does. All patterns run in a single pass over the text.
+//! `unless` patterns does. Each category's patterns run in a single pass over the text.
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::knowledge::{RiskCategory, SafetyCategory};
 
 /// Size limit for compiled patterns, generous for hand-written rules but bounded.
-const SIZE_LIMIT: usize = 32 << 20;
+const SIZE_LIMIT: usize = 64 << 20;
 
-/// The compiled safety patterns of a knowledge base.
+/// The compiled safety patterns of a knowledge base: one `RegexSet` per category, so that a large
+/// category never pushes the others over the compiled-size limit.
 #[derive(Debug, Clone)]
 pub struct SafetyRules {
+    categories: Vec<CompiledCategory>,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledCategory {
+    category: RiskCategory,
     patterns: RegexSet,
-    owner: Vec<RiskCategory>,
-    sources: Vec<String>,
-    unless: Vec<(RiskCategory, RegexSet)>,
+    unless: Option<RegexSet>,
 }
 
 /// One detected category and the pattern that found it, for explanations.
@@ -27,6 +32,13 @@ pub struct Hit {
     pub category: RiskCategory,
     /// The pattern that matched.
     pub pattern: String,
+}
+
+fn build(patterns: &[String]) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(patterns)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(SIZE_LIMIT)
+        .build()
 }
 
 impl SafetyRules {
@@ -40,30 +52,22 @@ impl SafetyRules {
 
     /// Compiles the patterns of the given categories.
     pub fn new(categories: &[SafetyCategory]) -> Result<SafetyRules, regex::Error> {
-        let mut sources = Vec::new();
-        let mut owner = Vec::new();
-        let mut unless = Vec::new();
+        let mut compiled = Vec::with_capacity(categories.len());
         for category in categories {
-            for pattern in &category.patterns {
-                sources.push(pattern.clone());
-                owner.push(category.category);
-            }
-            if !category.unless.is_empty() {
-                let set = RegexSetBuilder::new(&category.unless)
-                    .size_limit(SIZE_LIMIT)
-                    .build()?;
-                unless.push((category.category, set));
-            }
+            let unless = if category.unless.is_empty() {
+                None
+            } else {
+                Some(build(&category.unless)?)
+            };
+            compiled.push(CompiledCategory {
+                category: category.category,
+                patterns: build(&category.patterns)?,
+                unless,
+            });
         }
-        let patterns = RegexSetBuilder::new(&sources)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(SIZE_LIMIT)
-            .build()?;
+        compiled.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
         Ok(SafetyRules {
-            patterns,
-            owner,
-            sources,
-            unless,
+            categories: compiled,
         })
     }
 
@@ -77,25 +81,19 @@ impl SafetyRules {
 
     /// The categories detected in normalised text, each with the first pattern that found it.
     pub fn hits(&self, normalized: &str) -> Vec<Hit> {
-        let matches = self.patterns.matches(normalized);
-        let mut hits: Vec<Hit> = Vec::new();
-        for index in matches.iter() {
-            let category = self.owner[index];
-            if hits.iter().any(|h| h.category == category) {
+        let mut hits = Vec::new();
+        for c in &self.categories {
+            let Some(first) = c.patterns.matches(normalized).iter().next() else {
+                continue;
+            };
+            if c.unless.as_ref().is_some_and(|u| u.is_match(normalized)) {
                 continue;
             }
-            let cancelled = self
-                .unless
-                .iter()
-                .any(|(c, set)| *c == category && set.is_match(normalized));
-            if !cancelled {
-                hits.push(Hit {
-                    category,
-                    pattern: self.sources[index].clone(),
-                });
-            }
+            hits.push(Hit {
+                category: c.category,
+                pattern: c.patterns.patterns()[first].clone(),
+            });
         }
-        hits.sort_by_key(|h| RiskCategory::ALL.iter().position(|c| *c == h.category));
         hits
     }
 }

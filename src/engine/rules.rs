@@ -28,6 +28,16 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(is there|can i talk to|can i speak to) (a |an )?(person|human)\b",
         r"\bthrough with a person\b",
         r"\bwith a person\b",
+        r"\b(put|get|send) me (thru|through) to\b",
+        r"\bconnect me\b.{0,20}\b(with|to)\b",
+        r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine)\b",
+        r"\bactual(ly)? (a )?(human|person|people)\b",
+        r"\ba real (one|person|human)\b",
+        r"\b(is )?(anyone|anybody|someone|somebody) (actually |really )?(there|real|human|reading this)\b",
+        r"\b(all )?automated\b",
+        r"\b(mod|mods|moderator|moderators|admin|admins|staff|team|safeguarding lead|dsl)\b.{0,30}\b(dm|message|contact|call|text|talk to|speak to|get in touch|reach out|email)\b.{0,10}\b(me|us)\b",
+        r"\b(talk|speak|chat|discuss this)\b.{0,20}\b(with|to)\b.{0,25}\b(mod|mods|moderator|admin|staff|member of (your |the )?staff|safeguarding lead|your team|someone from (your|the) team|a member)\b",
+        r"\b(someone|somebody|a person|one of you)\b.{0,15}\b(get in touch|contact me|reach out to me|call me|message me|dm me)\b",
         r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
     ])
 });
@@ -43,6 +53,9 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bhow (does|do) (this|you|it) work\b",
         r"\bwhat (are|is) (you|this bot|this|this tool)\b$",
         r"\bwho are you\b",
+        r"\bhow (does|do|will) (this|you|it|the bot)( thing| bot| tool| chat| service)? work\b",
+        r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|can|will) (you|this bot|it) (cover|help with|do|talk about|answer|know about)\b",
+        r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
         r"\bwhat (is|are) the commands?\b|\blist (the |of )?commands\b",
     ])
 });
@@ -51,7 +64,9 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
 pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
-        r"\b(number|numbers|phone|line)\b.{0,20}\b(call|ring|phone|text|for|to)\b",
+        r"\b(number|numbers|phone)\b.{0,20}\b(call|ring|phone|text|for|to)\b",
+        r"\b(help ?line|phone line|crisis line|support line|text line)\b",
+        r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|ligne|linha|kindertelefoon|zaufania|đường dây|hotline)\b",
         r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
         r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
         r"\b(can i|could i|where can i|how can i)\b.{0,10}\b(text|call|phone|ring)\b.{0,10}\b(someone|somebody|anyone|a helpline|instead)\b",
@@ -76,7 +91,7 @@ pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Greetings and small talk that need only a short reply.
 pub static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(hi|hey|heya|hiya|hello|helo|yo|sup|wassup|whats up|hola|morning|good (morning|afternoon|evening)|ok|okay|k|kk|cool|lol|lmao|thanks|thank you|thank u|thanks so much|cheers|ta|bye|goodbye|bye bye|cya|see you|see ya|later|night|gn|ok bye|ok thanks|ok thank you|thanks bye|alright|nice)\b",
+        r"\b(hi|hey|heya|hiya|hello|helo|yo|sup|wassup|whats up|hola|morning|good (morning|afternoon|evening)|ok|okay|k|kk|cool|lol|lmao|thanks|thank you|thank u|thanks so much|cheers|ta|bye|goodbye|bye bye|cya|see you|see ya|later|night|gn|ok bye|ok thanks|ok thank you|thanks bye|alright|nice)\b",
     )
 });
 

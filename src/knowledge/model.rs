@@ -262,6 +262,16 @@ pub struct Replies {
     pub forget: String,
     /// Reply when someone new to the bot sends a message that is not understood and not a question.
     pub guidance_footer: String,
+    /// To the young person when a moderator claims their case.
+    pub claimed: String,
+    /// Heading of a moderator's reply relayed to the young person.
+    pub relayed: String,
+    /// To the young person when nobody has claimed their high-severity case in time.
+    pub reminder: String,
+    /// The neutral note left in a shared room when the real reply went privately.
+    pub room_note: String,
+    /// Once, when a user sends messages too fast.
+    pub slow_down: String,
 }
 
 /// A guidance entry, checked and ready to use.

@@ -11,7 +11,8 @@ fn file(relative: &str, text: &str) -> SourceFile {
 }
 
 const REPLIES: &str = "greeting: hi\nthanks: t\ngoodbye: b\nhelp: h\nunknown: u\nhuman: hu\nhuman_offline: ho\n\
-ask_country: a\nmoderator_told: m\nmoderator_offline: mo\nmoderator_command: mc\nforget: f\nguidance_footer: g\n";
+ask_country: a\nmoderator_told: m\nmoderator_offline: mo\nmoderator_command: mc\nforget: f\nguidance_footer: g\n\
+claimed: c\nrelayed: r\nreminder: re\nroom_note: rn\nslow_down: s\n";
 
 fn entry(id: &str, related: &str) -> String {
     format!(

@@ -65,35 +65,74 @@ pub struct Incoming {
     pub thread: Option<String>,
 }
 
-/// Where an outgoing message goes.
+/// One thing the core asks an adapter to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "to", rename_all = "snake_case")]
-pub enum Target {
-    /// Into an existing conversation (group room, moderators' room, or a known DM).
-    Conversation {
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// A message into an existing conversation (group room, moderators' room, or a known DM).
+    Send {
         /// The conversation.
         conversation: ConversationId,
         /// The message this replies to, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
         /// The thread to post in, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
         thread: Option<String>,
+        /// The text, in Markdown. Adapters render it and must never let it ping anyone.
+        text: String,
     },
-    /// Privately to one user: the adapter finds or opens the direct conversation.
-    Direct {
+    /// A private message to one user: the adapter finds or opens the direct conversation.
+    SendDirect {
         /// The user.
         user: UserId,
+        /// The text, in Markdown.
+        text: String,
     },
+    /// A case changed. Only adapters that show case events (stdio) act on it.
+    Case(CaseEvent),
 }
 
-/// One thing the core asks an adapter to do.
+/// A change to a moderator case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outgoing {
+pub struct CaseEvent {
+    /// `opened`, `claimed`, `noted`, `relayed`, `resolved`, `reopened`, `realerted` or `purged`.
+    pub event: String,
+    /// The case's short id.
+    pub case: String,
+    /// Who did it (a moderator's id), where it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The risk category, where it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The severity, where it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+/// An action handed to one adapter, with a key that is the same every time the same action is
+/// retried, so that platforms with idempotent sends (Matrix transaction ids, Discord nonces) never
+/// show it twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Stable idempotency key.
+    pub key: String,
     /// The platform that must carry it out.
     pub platform: Platform,
-    /// Where it goes.
-    pub target: Target,
-    /// The text, in Markdown. Adapters render it (HTML for Matrix) and must never let it ping anyone.
-    pub markdown: String,
+    /// What to do.
+    pub action: Action,
+}
+
+/// What an adapter sends to the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A message arrived.
+    Message(Incoming),
+    /// The platform's clock moved to this time (seconds since the Unix epoch); timers run.
+    Tick(i64),
+    /// The platform has no more input: finish pending work and stop.
+    Shutdown,
 }
 
 /// What a platform can do, so that the core can choose how to reach a user privately.
@@ -107,4 +146,6 @@ pub struct Capabilities {
     pub threads: bool,
     /// The adapter can delete a message from a shared room.
     pub delete_messages: bool,
+    /// The adapter shows case events (the stdio adapter does; chat platforms do not).
+    pub case_events: bool,
 }
