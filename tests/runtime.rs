@@ -453,7 +453,7 @@ fn a_flood_never_delays_a_risk_message() {
         .filter(|v| text(v).contains("very quickly"))
         .count();
     assert!(
-        slow >= 1 && slow <= 2,
+        (1..=2).contains(&slow),
         "one slow-down per flood, not one per message: {slow}"
     );
     assert!(
