@@ -335,7 +335,13 @@ impl Engine {
             self.signposting_reply(&mut d);
             return d;
         }
+        let other_words = d
+            .normalized
+            .split(' ')
+            .filter(|w| !rules::GREETING_FILLER.contains(w))
+            .count();
         if words <= 8
+            && other_words <= 1
             && rules::GREETING.is_match(&d.normalized)
             && !rules::SUBSTANCE.is_match(&d.normalized)
         {
@@ -388,7 +394,9 @@ impl Engine {
         d
     }
 
-    /// Retrieval for an audience: its own entries first, then everyone's.
+    /// Retrieval for an audience: its own entries (the index's audience filter), then everyone's.
+    /// An entry for another audience wins only when it matches clearly better, so a young person
+    /// asking about UNICEF's six strategies still gets an answer.
     fn search(&self, normalized: &str, audience: Audience) -> Vec<crate::index::Hit> {
         let own: &[Audience] = match audience {
             Audience::YoungPerson => &[Audience::YoungPerson],
@@ -404,6 +412,14 @@ impl Engine {
                 }
             }
             hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        let own_best = hits.first().map(|h| h.score).unwrap_or(0.0);
+        let others = self.index.search(normalized, &[], 5);
+        if let Some(best) = others.first()
+            && best.score > own_best * 1.5
+            && !hits.iter().any(|h| h.id == best.id)
+        {
+            return others;
         }
         hits
     }
