@@ -4,7 +4,9 @@
 //! A category is detected when one of its patterns matches the normalised text and none of its
 //! `unless` patterns does. Each category's patterns run in a single pass over the text.
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use std::collections::BTreeMap;
+
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::knowledge::{RiskCategory, SafetyCategory};
 
@@ -34,20 +36,64 @@ pub struct Hit {
     pub pattern: String,
 }
 
+/// Patterns are compiled over bytes with Unicode classes off: the normalised text is lower-case
+/// ASCII words, so `.`, `\w`, `\d` and `\b` mean their ASCII selves. That keeps large hand-written
+/// sets small and fast to compile; literal non-ASCII characters (`£`, `é`) still match.
 fn build(patterns: &[String]) -> Result<RegexSet, regex::Error> {
     RegexSetBuilder::new(patterns)
+        .unicode(false)
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(SIZE_LIMIT)
         .build()
 }
 
+/// Whether a term name is valid: upper-case letters, digits and `_`, starting with a letter.
+pub fn is_term_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Replaces every `{NAME}` in a pattern with its term from `safety/terms.yaml`, recursively.
+/// (`{0,40}` and other repetitions are left alone: names start with a letter.)
+pub fn expand_terms(pattern: &str, terms: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut text = pattern.to_string();
+    for _ in 0..8 {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        let mut changed = false;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            match after.find('}').map(|e| &after[..e]) {
+                Some(name) if is_term_name(name) => {
+                    let term = terms.get(name).ok_or_else(|| {
+                        format!("unknown term `{{{name}}}` (define it in safety/terms.yaml)")
+                    })?;
+                    out.push_str(&rest[..start]);
+                    out.push_str(term);
+                    rest = &after[name.len() + 1..];
+                    changed = true;
+                }
+                _ => {
+                    out.push_str(&rest[..=start]);
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        if !changed {
+            return Ok(out);
+        }
+        text = out;
+    }
+    Err("terms nest too deeply (a term that uses itself?)".into())
+}
+
 impl SafetyRules {
     /// Checks that one pattern compiles.
     pub fn check_pattern(pattern: &str) -> Result<(), regex::Error> {
-        regex::RegexBuilder::new(pattern)
-            .size_limit(SIZE_LIMIT)
-            .build()
-            .map(|_: Regex| ())
+        build(&[pattern.to_string()]).map(drop)
     }
 
     /// Compiles the patterns of the given categories.
@@ -83,10 +129,13 @@ impl SafetyRules {
     pub fn hits(&self, normalized: &str) -> Vec<Hit> {
         let mut hits = Vec::new();
         for c in &self.categories {
-            let Some(first) = c.patterns.matches(normalized).iter().next() else {
+            let Some(first) = c.patterns.matches(normalized.as_bytes()).iter().next() else {
                 continue;
             };
-            if c.unless.as_ref().is_some_and(|u| u.is_match(normalized)) {
+            if c.unless
+                .as_ref()
+                .is_some_and(|u| u.is_match(normalized.as_bytes()))
+            {
                 continue;
             }
             hits.push(Hit {
@@ -95,5 +144,33 @@ impl SafetyRules {
             });
         }
         hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_expand_recursively_and_leave_repetitions_alone() {
+        let terms: BTreeMap<String, String> = [
+            ("PIC".to_string(), "(pics?|photos?)".to_string()),
+            ("MY_PIC".to_string(), "my {PIC}".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            expand_terms(r"\b{MY_PIC}\b.{0,40}\bleaked", &terms).as_deref(),
+            Ok(r"\bmy (pics?|photos?)\b.{0,40}\bleaked")
+        );
+        assert!(expand_terms("{NOPE}", &terms).is_err_and(|e| e.contains("NOPE")));
+        let circular: BTreeMap<String, String> = [("A".to_string(), "{A}".to_string())].into();
+        assert!(expand_terms("{A}", &circular).is_err());
+    }
+
+    #[test]
+    fn ascii_classes_still_match_non_ascii_literals() {
+        let set = build(&[r"£\d+".to_string(), r"\bespaña\b".to_string()]).expect("compiles");
+        assert!(set.is_match("pay £200".as_bytes()));
+        assert!(set.is_match("helpline in españa".as_bytes()));
     }
 }

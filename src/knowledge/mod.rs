@@ -13,7 +13,7 @@ pub use model::{
     Audience, Confidence, Country, Entry, PerAudience, Replies, RiskCategory, SafetyCategory,
     Service, Severity, Source,
 };
-use model::{CountryFile, EntryFile, SafetyFile};
+use model::{CountryFile, EntryFile, SafetyFile, TermsFile};
 use serde_saphyr::{Location, Spanned};
 
 use crate::safety::SafetyRules;
@@ -298,6 +298,7 @@ struct Builder {
     safety: Vec<(String, SafetyFile)>,
     replies: Option<Replies>,
     ids: HashMap<String, String>,
+    terms: std::collections::BTreeMap<String, (String, Spanned<String>)>,
 }
 
 impl Builder {
@@ -341,6 +342,18 @@ impl Builder {
         } else if let Some(name) = rel.strip_prefix("helplines/") {
             if let Some(country) = self.parse::<CountryFile>(file) {
                 self.add_country(file, name, country);
+            }
+        } else if rel == "safety/terms.yaml" {
+            if let Some(terms) = self.parse::<TermsFile>(file) {
+                for (name, value) in terms.terms {
+                    if !crate::safety::is_term_name(&name) {
+                        let message = format!(
+                            "term name `{name}` must be upper-case letters, digits and `_`"
+                        );
+                        self.error(&file.display, value.referenced, message);
+                    }
+                    self.terms.insert(name, (file.display.clone(), value));
+                }
             }
         } else if rel.starts_with("safety/") {
             if let Some(safety) = self.parse::<SafetyFile>(file) {
@@ -631,12 +644,38 @@ impl Builder {
             }
             safety.push((path.clone(), file));
         }
-        // Compile each category alone, so that errors point at the right file and pattern.
+        // Terms: each must expand (no unknown or circular names).
+        let terms: std::collections::BTreeMap<String, String> = self
+            .terms
+            .iter()
+            .map(|(k, (_, v))| (k.clone(), v.value.clone()))
+            .collect();
+        for (name, (path, value)) in self.terms.clone() {
+            if let Err(err) = crate::safety::expand_terms(&value.value, &terms) {
+                self.error(&path, value.referenced, format!("term `{name}`: {err}"));
+            }
+        }
+        // Expand and compile each category alone, so that errors point at the right file and pattern.
         let mut compiled = Vec::new();
+        let mut expanded: HashMap<RiskCategory, (Vec<String>, Vec<String>)> = HashMap::new();
         for (path, file) in &safety {
             let mut ok = true;
-            for pattern in file.patterns.iter().chain(&file.unless) {
-                if let Err(err) = SafetyRules::check_pattern(&pattern.value) {
+            let mut lists = (Vec::new(), Vec::new());
+            let all = file
+                .patterns
+                .iter()
+                .map(|p| (false, p))
+                .chain(file.unless.iter().map(|p| (true, p)));
+            for (is_unless, pattern) in all {
+                let full = match crate::safety::expand_terms(&pattern.value, &terms) {
+                    Ok(full) => full,
+                    Err(err) => {
+                        self.error(path, pattern.referenced, err);
+                        ok = false;
+                        continue;
+                    }
+                };
+                if let Err(err) = SafetyRules::check_pattern(&full) {
                     self.error(
                         path,
                         pattern.referenced,
@@ -644,12 +683,22 @@ impl Builder {
                     );
                     ok = false;
                 }
+                if is_unless {
+                    lists.1.push(full);
+                } else {
+                    lists.0.push(full);
+                }
             }
             if ok {
                 compiled.push((path.clone(), *file));
+                expanded.insert(file.category.value, lists);
             }
         }
         for (path, file) in &compiled {
+            let (patterns, unless) = expanded
+                .get(&file.category.value)
+                .cloned()
+                .unwrap_or_default();
             let category = SafetyCategory {
                 category: file.category.value,
                 severity: file.severity,
@@ -658,8 +707,8 @@ impl Builder {
                     practitioner: vec![],
                 },
                 reply: file.reply.clone(),
-                patterns: file.patterns.iter().map(|p| p.value.clone()).collect(),
-                unless: file.unless.iter().map(|p| p.value.clone()).collect(),
+                patterns,
+                unless,
                 sources: vec![],
             };
             let Ok(rules) = SafetyRules::new(std::slice::from_ref(&category)) else {
@@ -768,8 +817,14 @@ impl Builder {
                     young_person: f.reply.young_person.trim().to_string(),
                     practitioner: f.reply.practitioner.trim().to_string(),
                 },
-                patterns: f.patterns.iter().map(|p| p.value.clone()).collect(),
-                unless: f.unless.iter().map(|p| p.value.clone()).collect(),
+                patterns: expanded
+                    .get(&f.category.value)
+                    .map(|e| e.0.clone())
+                    .unwrap_or_default(),
+                unless: expanded
+                    .get(&f.category.value)
+                    .map(|e| e.1.clone())
+                    .unwrap_or_default(),
                 sources: f.sources.value.clone(),
             })
             .collect();

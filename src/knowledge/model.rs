@@ -232,6 +232,13 @@ pub(crate) struct SafetyFile {
     pub not: Spanned<Vec<Spanned<String>>>,
 }
 
+/// `safety/terms.yaml`: named building blocks that patterns use as `{NAME}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TermsFile {
+    pub terms: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
 /// The fixed replies of `replies.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
