@@ -189,6 +189,8 @@ fn expand_phrases(text: &str) -> String {
         ("y/o", " years old "),
         ("b/c", " because "),
         ("a.i.", " ai "),
+        ("sewer slide", " suicide "),
+        ("sewer-slide", " suicide "),
     ];
     let mut out = text.to_string();
     for (from, to) in PHRASES {
@@ -260,7 +262,7 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
                 }
                 word.push_str(&t.text);
             }
-            out.push(word);
+            out.push(split_leading_i(word));
             i = j;
         } else {
             out.push(tokens[i].text.clone());
@@ -268,6 +270,18 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
         }
     }
     out
+}
+
+/// "iwant" from "i w a n t" is "i want": a spaced-out run often starts with the word "i".
+fn split_leading_i(word: String) -> String {
+    const AFTER_I: &[&str] = &[
+        "want", "wanna", "am", "m", "cant", "dont", "hate", "feel", "need", "will", "wish", "have",
+        "got", "just", "keep", "think", "should", "might", "didnt", "wont", "was", "love", "miss",
+    ];
+    match word.strip_prefix('i') {
+        Some(rest) if AFTER_I.contains(&rest) => format!("i {rest}"),
+        _ => word,
+    }
 }
 
 /// One token to its normal form, possibly several words ("kms" → "kill myself").
@@ -312,12 +326,15 @@ fn undo_leet(token: &str) -> String {
         return token.to_string();
     }
     let first_letter = token.chars().position(char::is_alphabetic).unwrap_or(0);
-    // A leading number followed by letters is a quantity ("1am", "20mins", "2nd"), not leetspeak.
+    // A leading number followed by a unit is a quantity ("1am", "20mins", "2nd", "£5k"), not
+    // leetspeak; "0r", "1t" and "0ld3r" are leetspeak.
     let leading: String = token.chars().take(first_letter).collect();
+    let unit: String = token.chars().skip(first_letter).collect();
     if !leading.is_empty()
         && leading
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '£' | '$' | '€'))
+        && (is_unit(&unit) || leading.starts_with(['£', '$', '€']))
     {
         return token.to_string();
     }
@@ -346,6 +363,61 @@ fn undo_leet(token: &str) -> String {
         out.push(mapped);
     }
     out.replace(' ', "")
+}
+
+/// Units and suffixes that follow a number.
+fn is_unit(text: &str) -> bool {
+    matches!(
+        text,
+        "am" | "pm"
+            | "st"
+            | "nd"
+            | "rd"
+            | "th"
+            | "s"
+            | "k"
+            | "x"
+            | "p"
+            | "h"
+            | "hr"
+            | "hrs"
+            | "min"
+            | "mins"
+            | "sec"
+            | "secs"
+            | "yo"
+            | "yr"
+            | "yrs"
+            | "y"
+            | "kg"
+            | "km"
+            | "cm"
+            | "mm"
+            | "ft"
+            | "gb"
+            | "mb"
+            | "g"
+            | "d"
+            | "w"
+            | "ish"
+            | "mph"
+            | "days"
+            | "weeks"
+            | "months"
+            | "years"
+            | "minutes"
+            | "hours"
+            | "quid"
+            | "bucks"
+            | "pounds"
+            | "dollars"
+            | "ml"
+            | "l"
+            | "kb"
+            | "fps"
+            | "v"
+            | "vs"
+    )
 }
 
 /// Words people mask with a `*`, for guessing the hidden letter.
@@ -408,6 +480,7 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "kms" => "kill myself",
         "kys" => "kill yourself",
         "unalive" => "kill",
+        "sewerslide" | "sewersliding" | "suicde" | "sucide" | "suicid" => "suicide",
         "unaliving" => "killing",
         "unalived" => "killed",
         "seggs" | "secks" | "segs" | "sexx" | "seks" => "sex",
@@ -501,6 +574,14 @@ mod tests {
             "hes 26 meeting at 1am for £200"
         );
         assert_eq!(normalize("this 30yo keeps"), "this 30 years old keeps");
+        assert_eq!(
+            normalize("h3 w4nt5 m0r3 p1c5 0r h3ll s3nd th3 0th3r5"),
+            "he wants more pics or hell send the others"
+        );
+        assert_eq!(
+            normalize("0ld3r guy 1t 20mins 2nd"),
+            "older guy it 20mins 2nd"
+        );
         assert_eq!(normalize("a 13 y/o girl"), "a 13 years old girl");
         assert_eq!(normalize("shes 14 yo"), "shes 14 years old");
         assert_eq!(normalize("yo whats up"), "yo whats up");
