@@ -258,7 +258,7 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
             let mut word = String::new();
             for (k, t) in tokens[i..j].iter().enumerate() {
                 if k > 0 && t.gap >= 2 {
-                    out.push(std::mem::take(&mut word));
+                    out.push(split_leading_i(std::mem::take(&mut word)));
                 }
                 word.push_str(&t.text);
             }

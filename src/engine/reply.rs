@@ -28,6 +28,32 @@ impl Engine {
             }
         }
         let retrieved = self.search(&d.normalized, audience);
+        let score = |id: &str| {
+            retrieved
+                .iter()
+                .find(|h| h.id == id)
+                .map(|h| h.score)
+                .unwrap_or(0.0)
+        };
+        // The leading category's entries come in a fixed order; when the words clearly fit a later
+        // one better ("a deepfake of me" → the AI-fakes entry before the shared-images one), it
+        // moves up. A third-party disclosure keeps the worried-friend entry first.
+        let fixed = usize::from(entries.first().is_some_and(|e| e == "yp-worried-friend"));
+        if let Some(head) = entries.get(fixed).cloned() {
+            let best_listed = entries
+                .iter()
+                .skip(fixed + 1)
+                .max_by(|a, b| score(a).total_cmp(&score(b)))
+                .cloned();
+            if let Some(better) = best_listed
+                && score(&better) >= super::GUIDANCE_THRESHOLD
+                && score(&better) > score(&head) * 1.3
+                && let Some(at) = entries.iter().position(|e| *e == better)
+            {
+                let moved = entries.remove(at);
+                entries.insert(fixed, moved);
+            }
+        }
         if let Some(best) = retrieved.first() {
             // A strongly matching entry the category did not list goes after the first.
             if best.score >= super::GUIDANCE_THRESHOLD * 1.5 && !entries.contains(&best.id) {

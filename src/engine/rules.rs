@@ -206,9 +206,9 @@ pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(teacher|social worker|youth worker|youth club leader|club leader|dsl|designated safeguarding|safeguarding lead|headteacher|head teacher|school nurse|counsellor|counselor|practitioner|caseworker|foster carer|residential home|support worker|coach here|scout leader)\b.{0,40}\b(here|i am|im)\b",
         r"\b(i am|im|as) (a|an|the)\b.{0,20}\b(teacher|social worker|youth worker|dsl|safeguarding lead|headteacher|nurse|counsellor|practitioner|leader|coach|tutor|mentor|parent|mum|dad|carer|foster carer|volunteer)\b",
         r"^(teacher|social worker|youth worker|dsl|youth club leader|safeguarding lead|practitioner|parent)\b",
-        r"\b(my|our) (pupils?|students|class|year \d+s?|caseload|service users?|young people|members|staff|setting|school s|residential home|club members)\b",
+        r"\b(my|our) (pupils?|students|year \d+s?|caseload|service users?|young people|members|staff|setting|school s|residential home|club members)\b",
         r"\bone of my (year \d+s?|pupils|students|young people|kids)\b",
-        r"\b(on my caseload|in my class|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
+        r"\b(on my caseload|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
         r"\b(a|the) (pupil|student)\b.{0,30}\b(told|disclosed|came to)\b",
     ])
 });
@@ -216,7 +216,7 @@ pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Talking about someone else (a friend, a sibling): the worried-friend entry comes first.
 pub static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(my|a|our) (friend|friends|best friend|bestie|best mate|mate|mates|bro|brother|little brother|sister|little sister|cousin|classmate|girlfriend|boyfriend)\b.{0,60}\b(is|was|has|told|said|got|being|keeps|shes|hes|talks|wont|doesnt|just)\b|\b(she|he) told me\b",
+        r"\b(my|a|our) (friend|friends|best friend|bestie|best mate|mate|mates|bro|brother|little brother|sister|little sister|cousin|classmate)\b.{0,60}\b(is|was|has|told|said|got|being|keeps|shes|hes|talks|wont|doesnt|just)\b|\b(she|he) told me\b",
     )
 });
 
