@@ -19,7 +19,7 @@ use unicode_normalization::UnicodeNormalization;
 ///            "someone says theyll post my nudes");
 /// ```
 pub fn normalize(text: &str) -> String {
-    let folded = fold_characters(text);
+    let folded = fold_characters(&mark_assault(text));
     let phrased = expand_phrases(&folded);
     let tokens = split_tokens(&phrased);
     let joined = join_spaced_letters(tokens);
@@ -85,6 +85,20 @@ fn counts_things(previous: &str) -> bool {
                 | "about"
                 | "like"
         )
+}
+
+/// "sa'd" (sexually assaulted) must be read before apostrophes are dropped, or it becomes "sad".
+fn mark_assault(text: &str) -> std::borrow::Cow<'_, str> {
+    let lower = text.to_lowercase();
+    if !(lower.contains("sa'd") || lower.contains("sa’d") || lower.contains("s.a.'d")) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        lower
+            .replace("s.a.'d", " sexually assaulted ")
+            .replace("sa'd", " sexually assaulted ")
+            .replace("sa’d", " sexually assaulted "),
+    )
 }
 
 /// NFKC, lower case, zero-width characters removed, look-alikes folded inside Latin words, a few
@@ -190,6 +204,10 @@ fn expand_phrases(text: &str) -> String {
         ("b/c", " because "),
         ("a.i.", " ai "),
         ("sewer slide", " suicide "),
+        ("corn link", " porn link"),
+        ("corn vid", " porn vid"),
+        ("corn site", " porn site"),
+        ("corn pic", " porn pic"),
         ("sewer-slide", " suicide "),
     ];
     let mut out = text.to_string();
@@ -258,11 +276,11 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
             let mut word = String::new();
             for (k, t) in tokens[i..j].iter().enumerate() {
                 if k > 0 && t.gap >= 2 {
-                    out.push(split_leading_i(std::mem::take(&mut word)));
+                    out.extend(split_leading_i(std::mem::take(&mut word)));
                 }
                 word.push_str(&t.text);
             }
-            out.push(split_leading_i(word));
+            out.extend(split_leading_i(word));
             i = j;
         } else {
             out.push(tokens[i].text.clone());
@@ -273,14 +291,14 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
 }
 
 /// "iwant" from "i w a n t" is "i want": a spaced-out run often starts with the word "i".
-fn split_leading_i(word: String) -> String {
+fn split_leading_i(word: String) -> Vec<String> {
     const AFTER_I: &[&str] = &[
         "want", "wanna", "am", "m", "cant", "dont", "hate", "feel", "need", "will", "wish", "have",
         "got", "just", "keep", "think", "should", "might", "didnt", "wont", "was", "love", "miss",
     ];
     match word.strip_prefix('i') {
-        Some(rest) if AFTER_I.contains(&rest) => format!("i {rest}"),
-        _ => word,
+        Some(rest) if AFTER_I.contains(&rest) => vec!["i".to_string(), rest.to_string()],
+        _ => vec![word],
     }
 }
 
@@ -480,6 +498,10 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "kms" => "kill myself",
         "kys" => "kill yourself",
         "unalive" => "kill",
+        "sez" | "sayz" => "says",
+        "goin" => "going",
+        "hav" => "have",
+        "ther" | "dey" => "they",
         "sewerslide" | "sewersliding" | "suicde" | "sucide" | "suicid" => "suicide",
         "unaliving" => "killing",
         "unalived" => "killed",
@@ -597,6 +619,12 @@ mod tests {
 
     #[test]
     fn spaced_letters_are_joined() {
+        assert_eq!(normalize("i w a n t  t o  d i e"), "i want to die");
+        assert_eq!(
+            normalize("she got sa'd at a party"),
+            "she got sexually assaulted at a party"
+        );
+        assert_eq!(normalize("im so sad"), "im so sad");
         assert_eq!(
             normalize("h e s  o u t s i d e  m y  d o o r"),
             "hes outside my door"
