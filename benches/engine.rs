@@ -46,6 +46,21 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("normalise only (all messages)", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(waymark::normalize::normalize(black_box(m)));
+            }
+        })
+    });
+    let rules = engine.knowledge().rules().clone();
+    group.bench_function("safety rules only (all messages)", |b| {
+        b.iter(|| {
+            for n in &normalized {
+                black_box(rules.hits(black_box(n)));
+            }
+        })
+    });
     group.bench_function("bare tantivy query (all messages)", |b| {
         b.iter(|| {
             for n in &normalized {

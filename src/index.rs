@@ -32,12 +32,10 @@ pub struct Fields {
     pub audience: Field,
     /// `entry` or `question` (exact).
     pub kind: Field,
-    /// Title (entry documents).
+    /// Title and keywords (entry documents).
     pub title: Field,
     /// One example question (question documents).
     pub question: Field,
-    /// Keywords (entry documents).
-    pub keywords: Field,
     /// The answer text (entry documents).
     pub answer: Field,
 }
@@ -56,7 +54,6 @@ impl Fields {
             kind: builder.add_text_field("kind", STRING | STORED),
             title: builder.add_text_field("title", text.clone()),
             question: builder.add_text_field("question", text.clone()),
-            keywords: builder.add_text_field("keywords", text.clone()),
             answer: builder.add_text_field("answer", text),
         };
         (builder.build(), fields)
@@ -83,6 +80,9 @@ pub struct KnowledgeIndex {
     vocabulary: HashMap<String, HashSet<String>>,
     /// In how many entries' vocabularies each term appears.
     entry_frequency: HashMap<String, usize>,
+    /// Per segment, per document: the entry id and whether the document is the whole entry (not
+    /// one question). Read once at build time, so searches never touch the document store.
+    documents: Vec<Vec<(std::sync::Arc<str>, bool)>>,
 }
 
 impl std::fmt::Debug for KnowledgeIndex {
@@ -121,7 +121,7 @@ impl KnowledgeIndex {
             doc.add_text(fields.kind, "entry");
             doc.add_text(fields.title, crate::normalize::normalize(&entry.title));
             doc.add_text(
-                fields.keywords,
+                fields.title,
                 crate::normalize::normalize(&entry.keywords.join(" , ")),
             );
             doc.add_text(fields.answer, crate::normalize::normalize(&entry.answer));
@@ -143,7 +143,9 @@ impl KnowledgeIndex {
             fields,
             vocabulary: HashMap::new(),
             entry_frequency: HashMap::new(),
+            documents: Vec::new(),
         };
+        built.documents = built.read_documents();
         for entry in knowledge.entries() {
             let mut text = entry.title.clone();
             for q in entry.questions.iter().chain(&entry.keywords) {
@@ -183,6 +185,37 @@ impl KnowledgeIndex {
         if total == 0.0 { 0.0 } else { matched / total }
     }
 
+    /// Reads every document's entry id and kind once, by segment and document number.
+    fn read_documents(&self) -> Vec<Vec<(std::sync::Arc<str>, bool)>> {
+        let f = &self.fields;
+        let mut ids: HashMap<String, std::sync::Arc<str>> = HashMap::new();
+        let mut out = Vec::new();
+        for (ord, segment) in self.searcher.segment_readers().iter().enumerate() {
+            let mut docs = Vec::with_capacity(segment.max_doc() as usize);
+            for doc_id in 0..segment.max_doc() {
+                let address = tantivy::DocAddress::new(ord as u32, doc_id);
+                let doc: Option<TantivyDocument> = self.searcher.doc(address).ok();
+                let id = doc
+                    .as_ref()
+                    .and_then(|d| d.get_first(f.id))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let kind = doc
+                    .as_ref()
+                    .and_then(|d| d.get_first(f.kind))
+                    .and_then(|v| v.as_str())
+                    == Some("entry");
+                let shared = ids
+                    .entry(id.to_string())
+                    .or_insert_with(|| std::sync::Arc::from(id))
+                    .clone();
+                docs.push((shared, kind));
+            }
+            out.push(docs);
+        }
+        out
+    }
+
     fn terms_unbounded(&self, text: &str) -> Vec<String> {
         let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(text);
@@ -202,7 +235,7 @@ impl KnowledgeIndex {
             if !out.contains(&token.text) {
                 out.push(token.text.clone());
             }
-            if out.len() >= 64 {
+            if out.len() >= 32 {
                 break;
             }
         }
@@ -246,12 +279,15 @@ impl KnowledgeIndex {
 
     fn run(&self, terms: &[String], audiences: &[Audience], limit: usize, fuzzy: bool) -> Vec<Hit> {
         let f = &self.fields;
-        let field_boosts: &[(Field, f32)] = &[
-            (f.title, 1.5),
-            (f.keywords, 1.2),
-            (f.answer, 0.35),
-            (f.question, 1.0),
-        ];
+        // The answer text adds recall for short messages; long ones carry enough words in their
+        // questions and titles, and skipping it there keeps the slowest searches fast.
+        let with_answer: &[(Field, f32)] = &[(f.title, 1.4), (f.answer, 0.35), (f.question, 1.0)];
+        let without_answer: &[(Field, f32)] = &[(f.title, 1.4), (f.question, 1.0)];
+        let field_boosts = if terms.len() <= 10 {
+            with_answer
+        } else {
+            without_answer
+        };
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for term in terms {
             for &(field, boost) in field_boosts {
@@ -291,25 +327,25 @@ impl KnowledgeIndex {
         let query = BooleanQuery::new(clauses);
         let Ok(top) = self
             .searcher
-            .search(&query, &TopDocs::with_limit(60).order_by_score())
+            .search(&query, &TopDocs::with_limit(40).order_by_score())
         else {
             return Vec::new();
         };
         // An entry's score: its best question, plus its whole-entry document, plus a little for
         // each further question that matched.
-        let mut best: HashMap<String, (f32, f32, f32)> = HashMap::new();
+        let mut best: HashMap<std::sync::Arc<str>, (f32, f32, f32)> = HashMap::new();
         for (score, address) in top {
-            let Ok(doc) = self.searcher.doc::<TantivyDocument>(address) else {
-                continue;
-            };
-            let Some(id) = doc
-                .get_first(f.id)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
+            let Some((id, is_entry)) = self
+                .documents
+                .get(address.segment_ord as usize)
+                .and_then(|segment| segment.get(address.doc_id as usize))
+                .cloned()
             else {
                 continue;
             };
-            let is_entry = doc.get_first(f.kind).and_then(|v| v.as_str()) == Some("entry");
+            if id.is_empty() {
+                continue;
+            }
             let slot = best.entry(id).or_insert((0.0, 0.0, 0.0));
             if is_entry {
                 slot.1 = slot.1.max(score);
@@ -323,7 +359,7 @@ impl KnowledgeIndex {
         let mut hits: Vec<Hit> = best
             .into_iter()
             .map(|(id, (q, e, extra))| Hit {
-                id,
+                id: id.to_string(),
                 score: q + 0.6 * e + extra.min(q * 0.3),
                 fuzzy,
             })

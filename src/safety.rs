@@ -117,6 +117,14 @@ impl SafetyRules {
         })
     }
 
+    /// Joins rules compiled separately (one per category) into one.
+    pub fn merge(parts: Vec<SafetyRules>) -> SafetyRules {
+        let mut categories: Vec<CompiledCategory> =
+            parts.into_iter().flat_map(|p| p.categories).collect();
+        categories.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
+        SafetyRules { categories }
+    }
+
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.
     pub fn detect(&self, normalized: &str) -> Vec<RiskCategory> {
         self.hits(normalized)

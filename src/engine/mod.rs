@@ -12,11 +12,11 @@ pub mod rules;
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::country::CountryMatcher;
 use crate::index::KnowledgeIndex;
 use crate::knowledge::{Audience, Knowledge, RiskCategory, Severity};
 use crate::safety::SafetyRules;
-use crate::{Error, Result};
 
 /// What a message is (see `spec/decisions.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -183,15 +183,7 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine: compiles the safety rules and builds the search index.
     pub fn new(knowledge: Knowledge, options: EngineOptions) -> Result<Engine> {
-        let safety = SafetyRules::new(knowledge.safety()).map_err(|e| {
-            Error::Knowledge(vec![crate::knowledge::Problem {
-                path: "knowledge/safety".into(),
-                line: 0,
-                column: 0,
-                level: crate::knowledge::Level::Error,
-                message: format!("safety patterns do not compile together: {e}"),
-            }])
-        })?;
+        let safety = knowledge.rules().clone();
         let index = KnowledgeIndex::build(&knowledge)?;
         let countries = CountryMatcher::new(&knowledge);
         Ok(Engine {
@@ -394,16 +386,23 @@ impl Engine {
         d
     }
 
-    /// Retrieval for an audience: its own entries (the index's audience filter), then everyone's.
-    /// An entry for another audience wins only when it matches clearly better, so a young person
-    /// asking about UNICEF's six strategies still gets an answer.
+    /// Retrieval for an audience: its own entries first, then everyone's. One search over all
+    /// entries; an entry for another audience wins only when it matches clearly better, so a young
+    /// person asking about UNICEF's six strategies still gets an answer.
     fn search(&self, normalized: &str, audience: Audience) -> Vec<crate::index::Hit> {
         let own: &[Audience] = match audience {
             Audience::YoungPerson => &[Audience::YoungPerson],
             Audience::Practitioner => &[Audience::Practitioner, Audience::YoungPerson],
             Audience::Moderator => &[Audience::Moderator, Audience::Practitioner],
         };
-        let mut hits = self.index.search(normalized, own, 5);
+        let all = self.index.search(normalized, &[], 12);
+        let is_own = |id: &str| {
+            self.knowledge
+                .entry(id)
+                .is_some_and(|e| own.contains(&e.audience))
+        };
+        let mut hits: Vec<crate::index::Hit> =
+            all.iter().filter(|h| is_own(&h.id)).cloned().collect();
         if audience == Audience::Practitioner {
             // A practitioner's own entries win a close call.
             for h in &mut hits {
@@ -413,13 +412,13 @@ impl Engine {
             }
             hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         }
+        hits.truncate(5);
         let own_best = hits.first().map(|h| h.score).unwrap_or(0.0);
-        let others = self.index.search(normalized, &[], 5);
-        if let Some(best) = others.first()
+        if let Some(best) = all.first()
+            && !is_own(&best.id)
             && best.score > own_best * 1.5
-            && !hits.iter().any(|h| h.id == best.id)
         {
-            return others;
+            return all.into_iter().take(5).collect();
         }
         hits
     }

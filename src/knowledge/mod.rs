@@ -82,6 +82,7 @@ pub struct SourceFile {
 /// The checked knowledge base.
 #[derive(Debug, Clone)]
 pub struct Knowledge {
+    rules: SafetyRules,
     entries: Vec<Entry>,
     countries: Vec<Country>,
     international: Country,
@@ -102,13 +103,15 @@ pub struct Loaded {
 
 impl Knowledge {
     /// The knowledge base bundled into the binary.
+    /// Loading checks everything except the safety `examples` and `not` lists, which
+    /// `waymark check` runs (and the tests run it on the bundled knowledge).
     pub fn bundled() -> Result<Knowledge> {
-        Self::from_loaded(Self::check_files(bundled_files(), today()))
+        Self::from_loaded(Self::build(bundled_files(), today(), false))
     }
 
-    /// Reads a knowledge folder from disk.
+    /// Reads a knowledge folder from disk (without running the safety examples; see [`Knowledge::check_dir`]).
     pub fn from_dir(dir: &Path) -> Result<Knowledge> {
-        Self::from_loaded(Self::check_files(read_dir_files(dir)?, today()))
+        Self::from_loaded(Self::build(read_dir_files(dir)?, today(), false))
     }
 
     fn from_loaded(loaded: Loaded) -> Result<Knowledge> {
@@ -136,8 +139,13 @@ impl Knowledge {
 
     /// Parses and checks a set of files, as of the day `today` (for review-date warnings).
     pub fn check_files(files: Vec<SourceFile>, today: jiff::civil::Date) -> Loaded {
+        Self::build(files, today, true)
+    }
+
+    fn build(files: Vec<SourceFile>, today: jiff::civil::Date, verify_examples: bool) -> Loaded {
         let mut builder = Builder {
             today: Some(today),
+            verify_examples,
             ..Builder::default()
         };
         for file in &files {
@@ -181,6 +189,11 @@ impl Knowledge {
     /// One safety category.
     pub fn safety_category(&self, category: RiskCategory) -> Option<&SafetyCategory> {
         self.safety.iter().find(|s| s.category == category)
+    }
+
+    /// The compiled safety patterns.
+    pub fn rules(&self) -> &SafetyRules {
+        &self.rules
     }
 
     /// The fixed replies.
@@ -299,6 +312,7 @@ struct Builder {
     replies: Option<Replies>,
     ids: HashMap<String, String>,
     terms: std::collections::BTreeMap<String, (String, Spanned<String>)>,
+    verify_examples: bool,
 }
 
 impl Builder {
@@ -601,6 +615,37 @@ impl Builder {
         self.safety.push((file.display.clone(), safety));
     }
 
+    /// Runs a category's `examples` and `not` through the normaliser and its patterns.
+    fn run_examples(&mut self, path: &str, file: &SafetyFile, rules: &SafetyRules) {
+        let category = file.category.value;
+        for example in &file.examples.value {
+            if !rules
+                .detect(&crate::normalize::normalize(&example.value))
+                .contains(&category)
+            {
+                let message = format!(
+                    "example is not detected as {}: {:?}",
+                    category.as_str(),
+                    example.value
+                );
+                self.error(path, example.referenced, message);
+            }
+        }
+        for example in &file.not.value {
+            if rules
+                .detect(&crate::normalize::normalize(&example.value))
+                .contains(&category)
+            {
+                let message = format!(
+                    "`not` example is detected as {}: {:?}",
+                    category.as_str(),
+                    example.value
+                );
+                self.error(path, example.referenced, message);
+            }
+        }
+    }
+
     fn finish(mut self) -> Loaded {
         // Cross-checks: related ids, safety entries, every category present, patterns and their tests.
         let mut known: HashSet<String> = self.ids.keys().cloned().collect();
@@ -655,8 +700,11 @@ impl Builder {
                 self.error(&path, value.referenced, format!("term `{name}`: {err}"));
             }
         }
-        // Expand and compile each category alone, so that errors point at the right file and pattern.
-        let mut compiled = Vec::new();
+        // Expand each category's patterns and compile them as one set. Only when a set fails to
+        // compile are its patterns compiled one by one, to point at the broken one. The examples
+        // are run only by `check` (the tests run it on the bundled knowledge), so that loading
+        // stays fast.
+        let mut compiled: Vec<SafetyRules> = Vec::new();
         let mut expanded: HashMap<RiskCategory, (Vec<String>, Vec<String>)> = HashMap::new();
         for (path, file) in &safety {
             let mut ok = true;
@@ -667,38 +715,18 @@ impl Builder {
                 .map(|p| (false, p))
                 .chain(file.unless.iter().map(|p| (true, p)));
             for (is_unless, pattern) in all {
-                let full = match crate::safety::expand_terms(&pattern.value, &terms) {
-                    Ok(full) => full,
+                match crate::safety::expand_terms(&pattern.value, &terms) {
+                    Ok(full) if is_unless => lists.1.push(full),
+                    Ok(full) => lists.0.push(full),
                     Err(err) => {
                         self.error(path, pattern.referenced, err);
                         ok = false;
-                        continue;
                     }
-                };
-                if let Err(err) = SafetyRules::check_pattern(&full) {
-                    self.error(
-                        path,
-                        pattern.referenced,
-                        format!("pattern does not compile: {err}"),
-                    );
-                    ok = false;
-                }
-                if is_unless {
-                    lists.1.push(full);
-                } else {
-                    lists.0.push(full);
                 }
             }
-            if ok {
-                compiled.push((path.clone(), *file));
-                expanded.insert(file.category.value, lists);
+            if !ok {
+                continue;
             }
-        }
-        for (path, file) in &compiled {
-            let (patterns, unless) = expanded
-                .get(&file.category.value)
-                .cloned()
-                .unwrap_or_default();
             let category = SafetyCategory {
                 category: file.category.value,
                 severity: file.severity,
@@ -707,40 +735,41 @@ impl Builder {
                     practitioner: vec![],
                 },
                 reply: file.reply.clone(),
-                patterns,
-                unless,
+                patterns: lists.0.clone(),
+                unless: lists.1.clone(),
                 sources: vec![],
             };
-            let Ok(rules) = SafetyRules::new(std::slice::from_ref(&category)) else {
-                continue;
+            expanded.insert(file.category.value, lists);
+            let rules = match SafetyRules::new(std::slice::from_ref(&category)) {
+                Ok(rules) => rules,
+                Err(set_error) => {
+                    let mut located = false;
+                    let sources = file.patterns.iter().chain(&file.unless);
+                    for (pattern, full) in
+                        sources.zip(category.patterns.iter().chain(&category.unless))
+                    {
+                        if let Err(err) = SafetyRules::check_pattern(full) {
+                            self.error(
+                                path,
+                                pattern.referenced,
+                                format!("pattern does not compile: {err}"),
+                            );
+                            located = true;
+                        }
+                    }
+                    if !located {
+                        let message = format!("the patterns do not compile together: {set_error}");
+                        self.error(path, file.category.referenced, message);
+                    }
+                    continue;
+                }
             };
-            for example in &file.examples.value {
-                if !rules
-                    .detect(&crate::normalize::normalize(&example.value))
-                    .contains(&file.category.value)
-                {
-                    let message = format!(
-                        "example is not detected as {}: {:?}",
-                        file.category.value.as_str(),
-                        example.value
-                    );
-                    self.error(path, example.referenced, message);
-                }
+            if self.verify_examples {
+                self.run_examples(path, file, &rules);
             }
-            for example in &file.not.value {
-                if rules
-                    .detect(&crate::normalize::normalize(&example.value))
-                    .contains(&file.category.value)
-                {
-                    let message = format!(
-                        "`not` example is detected as {}: {:?}",
-                        file.category.value.as_str(),
-                        example.value
-                    );
-                    self.error(path, example.referenced, message);
-                }
-            }
+            compiled.push(rules);
         }
+        let rules = SafetyRules::merge(compiled);
         if self.replies.is_none()
             && !self
                 .problems
@@ -829,6 +858,7 @@ impl Builder {
             })
             .collect();
         let knowledge = Knowledge {
+            rules,
             entries,
             countries,
             international,
