@@ -176,6 +176,10 @@ impl Engine {
             reply.push_str("\n\n");
             reply.push_str(&more_line(&related));
         }
+        if d.audience == Audience::YoungPerson {
+            reply.push_str("\n\n");
+            reply.push_str(self.knowledge.replies().guidance_footer.trim());
+        }
         d.state.last_topic = Some(entry.id.clone());
         d.reply = reply;
     }

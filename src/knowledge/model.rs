@@ -267,7 +267,7 @@ pub struct Replies {
     pub moderator_command: String,
     /// Reply to `!forget`.
     pub forget: String,
-    /// Reply when someone new to the bot sends a message that is not understood and not a question.
+    /// Added under a guidance answer for a young person: they can tell the bot if it is happening to them.
     pub guidance_footer: String,
     /// To the young person when a moderator claims their case.
     pub claimed: String,
