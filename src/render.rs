@@ -39,10 +39,17 @@ pub fn to_terminal(markdown: &str, ansi: bool) -> String {
                 }
             }
             Event::Start(Tag::Item) => {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
                 out.push_str(&"  ".repeat(list_depth.saturating_sub(1)));
                 out.push_str("  • ");
             }
-            Event::End(TagEnd::Item) => out.push('\n'),
+            Event::End(TagEnd::Item) => {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
             Event::End(TagEnd::Paragraph) => out.push_str(if list_depth > 0 { "" } else { "\n\n" }),
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak => out.push(' '),
@@ -68,6 +75,8 @@ mod tests {
         assert!(text.contains("  • Childline: call 116 · site <https://x.example>"));
         assert!(text.contains("Sources: A <https://a.example>."));
         assert!(!text.contains("**"));
+        let nested = to_terminal("- one:\n  - two\n  - three\n- four", false);
+        assert_eq!(nested, "  • one:\n    • two\n    • three\n  • four");
         let styled = to_terminal("**bold**", true);
         assert_eq!(styled, "\x1b[1mbold\x1b[22m");
     }

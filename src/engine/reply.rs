@@ -219,7 +219,11 @@ pub fn render_country(country: &Country, short: bool) -> String {
             ways.push(format!("call **{phone}**"));
         }
         if let Some(sms) = &service.sms {
-            ways.push(format!("text: {sms}"));
+            if sms.to_lowercase().starts_with("text") {
+                ways.push(sms.clone());
+            } else {
+                ways.push(format!("text: {sms}"));
+            }
         }
         if let Some(chat) = &service.chat {
             ways.push(format!("chat: {chat}"));
