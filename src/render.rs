@@ -45,11 +45,7 @@ pub fn to_terminal(markdown: &str, ansi: bool) -> String {
                 out.push_str(&"  ".repeat(list_depth.saturating_sub(1)));
                 out.push_str("  • ");
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::End(TagEnd::Paragraph) => out.push_str(if list_depth > 0 { "" } else { "\n\n" }),
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak => out.push(' '),
