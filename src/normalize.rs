@@ -90,12 +90,17 @@ fn counts_things(previous: &str) -> bool {
 /// "sa'd" (sexually assaulted) must be read before apostrophes are dropped, or it becomes "sad".
 fn mark_assault(text: &str) -> std::borrow::Cow<'_, str> {
     let lower = text.to_lowercase();
-    if !(lower.contains("sa'd") || lower.contains("sa’d") || lower.contains("s.a.'d")) {
+    if !(lower.contains("sa'd")
+        || lower.contains("sa’d")
+        || lower.contains("s.a'd")
+        || lower.contains("s.a.'d"))
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(
         lower
             .replace("s.a.'d", " sexually assaulted ")
+            .replace("s.a'd", " sexually assaulted ")
             .replace("sa'd", " sexually assaulted ")
             .replace("sa’d", " sexually assaulted "),
     )

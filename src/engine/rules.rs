@@ -27,6 +27,9 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bsomeone real\b",
         r"\b(is there|can i talk to|can i speak to) (a |an )?(person|human)\b",
         r"\bthrough with a person\b",
+        r"\b(one of the people|the people|someone|somebody|a person) (who|that) (run|runs|work on|works on|manage|manages|look after|looks after) (this|the bot|it|this bot|this service)\b",
+        r"\bmember of (your |the )?staff\b.{0,40}\b(speak|talk|chat|message)\b|\b(speak|talk|chat)\b.{0,40}\bmember of (your |the )?staff\b",
+        r"\bnot (to )?(go|talk) (through|to) (the |a |this )?(chat ?bot|bot|robot)\b",
         r"\bwith a person\b",
         r"\b(put|get|send) me (thru|through) to\b",
         r"\bconnect me\b.{0,20}\b(with|to)\b",
@@ -53,6 +56,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bhow (does|do) (this|you|it) work\b",
         r"\bwhat (are|is) (you|this bot|this|this tool)\b$",
         r"\bwho are you\b",
+        r"\bhow (can|do|should|could) (i|we|staff|teachers|parents) use (this|you|it|the bot|this service|this tool|waymark|this chat)\b",
         r"\bhow (does|do|will) (this|you|it|the bot)( thing| bot| tool| chat| service)? work\b",
         r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|can|will) (you|this bot|it) (cover|help with|do|talk about|answer|know about)\b",
         r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
@@ -76,6 +80,8 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(emergency number|police number)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
         r"\bwho can i talk to\b",
+        r"\bwhere (can|do|should|could) (i|you|we|someone|kids|teens) (get|find) (help|support|someone to talk to)\b",
+        r"\bwho (am i|are we|is someone) (meant|supposed) to (talk|speak|go|turn) to\b",
     ])
 });
 
