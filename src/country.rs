@@ -53,6 +53,13 @@ impl CountryMatcher {
     /// The first country named in the text, as an ISO code. `raw` is the text as typed, used to
     /// tell "US" (the country) from "us" (the word).
     pub fn find(&self, raw: &str, normalized: &str) -> Option<String> {
+        self.mention(raw, normalized).map(|m| m.code)
+    }
+
+    /// The first country named in the text, with where it is and whether the writer places
+    /// themselves there ("im in kenya", "helpline in kenya") rather than someone else ("a guy from
+    /// india").
+    pub fn mention(&self, raw: &str, normalized: &str) -> Option<Mention> {
         let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
         let cue = |i: usize| {
             i > 0
@@ -85,7 +92,7 @@ impl CountryMatcher {
                     {
                         continue;
                     }
-                    return Some(code.clone());
+                    return Some(Mention::new(code, &words, i, len));
                 }
                 if len == 1
                     && let Some(code) = self.codes.get(&candidate)
@@ -95,13 +102,40 @@ impl CountryMatcher {
                     if (!word_like && (short || cue(i)))
                         || raw_upper(raw, &code.to_ascii_uppercase(), &candidate) && cue(i)
                     {
-                        return Some(code.clone());
+                        return Some(Mention::new(code, &words, i, len));
                     }
                 }
             }
             i += 1;
         }
         None
+    }
+}
+
+/// A country named in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// ISO code.
+    pub code: String,
+    /// Whether the writer places themselves there, or asks for help there.
+    pub self_located: bool,
+}
+
+impl Mention {
+    fn new(code: &str, words: &[&str], at: usize, len: usize) -> Mention {
+        static CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+                r"\b(im|i am|i live|we live|were|we are|i stay|staying|living|from here|based|moved|holiday|visiting|helplines?|hotlines?|numbers?|childline|call|phone|ring|text|help|support|services?|kids|teens|children|youth|child)\b",
+            )
+            .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+        });
+        let before = words[at.saturating_sub(3)..at].join(" ");
+        let after = words[(at + len).min(words.len())..(at + len + 3).min(words.len())].join(" ");
+        let self_located = CUE.is_match(&before) || CUE.is_match(&after);
+        Mention {
+            code: code.to_string(),
+            self_located,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod normalize;
 pub mod render;
 pub mod runtime;
 pub mod safety;
+pub mod similar;
 pub mod state;
 
 pub use engine::{ConversationState, Decision, Engine, EngineOptions, Intent};

@@ -63,6 +63,9 @@ enum Command {
         /// Fail (exit 1) when a metric is below a value, e.g. --min risk_recall=0.97 (repeatable).
         #[arg(long = "min", value_name = "METRIC=VALUE", value_parser = waymark::eval::parse_min)]
         min: Vec<(String, f64)>,
+        /// Measure the safety patterns alone, without the nearest-example net.
+        #[arg(long)]
+        patterns_only: bool,
     },
     /// Check a knowledge folder (default: the bundled one); print problems as path:line:column: message.
     Check {
@@ -132,16 +135,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             country,
             markdown,
         }) => {
-            let engine = engine(cli.knowledge.as_ref(), EngineOptions { escalation: false })?;
+            let engine = engine(
+                cli.knowledge.as_ref(),
+                EngineOptions {
+                    escalation: false,
+                    ..EngineOptions::default()
+                },
+            )?;
             let state = initial_state(audience, country)?;
             let decision = engine.decide(&text, &state);
-            if markdown {
-                println!("{}", decision.reply);
+            let text = if markdown {
+                decision.reply
             } else {
-                println!(
-                    "{}",
-                    waymark::render::to_terminal(&decision.reply, std::io::stdout().is_terminal())
-                );
+                waymark::render::to_terminal(&decision.reply, std::io::stdout().is_terminal())
+            };
+            // A closed pipe (`waymark ask … | head`) is not an error worth a panic.
+            match writeln!(std::io::stdout(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -154,8 +165,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .context("classify")?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Eval { file, json, min }) => {
-            let engine = engine(cli.knowledge.as_ref(), EngineOptions::default())?;
+        Some(Command::Eval {
+            file,
+            json,
+            min,
+            patterns_only,
+        }) => {
+            let options = EngineOptions {
+                similar_examples: !patterns_only,
+                ..EngineOptions::default()
+            };
+            let engine = engine(cli.knowledge.as_ref(), options)?;
             let cases = waymark::eval::load(&file)?;
             let report = waymark::eval::run(&engine, &cases);
             if json {
@@ -228,13 +248,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let json = waymark::runtime::export(&store)?;
             let text = serde_json::to_string_pretty(&json)?;
             match output {
-                Some(file) => std::fs::write(&file, text + "\n")
+                Some(file) => write_private_file(&file, &(text + "\n"))
                     .with_context(|| format!("writing {}", file.display()))?,
                 None => println!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes a file only its owner can read (case exports hold disclosures).
+fn write_private_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<waymark::config::Config> {
@@ -271,15 +303,17 @@ fn run_bot(
         config.data_dir = dir;
     }
     let knowledge = knowledge.or(config.knowledge.clone());
-    let engine = Arc::new(engine(
-        knowledge.as_ref(),
-        EngineOptions { escalation: true },
-    )?);
+    let engine = Arc::new(engine(knowledge.as_ref(), EngineOptions::default())?);
     let (store, key) = Runtime::open_data_dir(&config.data_dir)?;
     let delivery_store =
         waymark::runtime::store::Store::open(&config.data_dir.join("waymark.sqlite3"))?;
     let clock = Arc::new(Clock::default());
     let wake = Arc::new(tokio::sync::Notify::new());
+    let rooms: Vec<(String, String)> = config
+        .moderator_rooms()
+        .into_iter()
+        .map(|r| (r.platform, r.conversation))
+        .collect();
     let mut runtime = Runtime::new(
         engine,
         store,
@@ -311,6 +345,7 @@ fn run_bot(
         }];
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let delivery = tokio::spawn(deliver::run(
+            rooms,
             delivery_store,
             handles,
             clock,
@@ -326,12 +361,16 @@ fn run_bot(
                 event = events.recv() => {
                     let Some(event) = event else { break };
                     let stop = event == waymark_port::Event::Shutdown;
-                    runtime.handle(event)?;
+                    handle_with_retry(&mut runtime, event).await;
                     if stop {
                         break;
                     }
                 }
-                _ = timer.tick() => runtime.run_timers()?,
+                _ = timer.tick() => {
+                    if let Err(e) = runtime.run_timers() {
+                        tracing::error!(error = %e, "timers failed; will try again at the next tick");
+                    }
+                }
             }
         }
         let _ = stop_tx.send(true);
@@ -341,6 +380,25 @@ fn run_bot(
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Handles one event; a store error (disk full, locked) is retried with back-off rather than
+/// stopping the bot, and an event that still fails is logged (without its text) and skipped.
+async fn handle_with_retry(runtime: &mut waymark::runtime::Runtime, event: waymark_port::Event) {
+    let mut delay = std::time::Duration::from_millis(200);
+    for attempt in 1..=5 {
+        match runtime.handle(event.clone()) {
+            Ok(()) => return,
+            Err(e) if attempt < 5 => {
+                tracing::warn!(error = %e, attempt, "handling an event failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "handling an event failed five times; it is skipped")
+            }
+        }
+    }
 }
 
 /// Turns SIGINT and SIGTERM into a graceful shutdown.
@@ -402,7 +460,13 @@ fn chat(
     audience: Option<String>,
     country: Option<String>,
 ) -> Result<ExitCode> {
-    let engine = engine(dir.as_ref(), EngineOptions { escalation: false })?;
+    let engine = engine(
+        dir.as_ref(),
+        EngineOptions {
+            escalation: false,
+            ..EngineOptions::default()
+        },
+    )?;
     let interactive = std::io::stdin().is_terminal();
     let ansi = std::io::stdout().is_terminal();
     let mut states: StateStore<()> = StateStore::new(DEFAULT_TTL_SECS);

@@ -365,25 +365,79 @@ fn kill_9_mid_delivery_loses_nothing_and_duplicates_nothing() {
         "nothing duplicated to the user: {second:?}"
     );
 
-    // A real kill -9 while idle, then a restart: nothing is re-sent.
+    // A real kill -9 the moment the private reply appears, several times: the young person never
+    // gets it twice, and the moderators' notice is never lost.
+    for round in 0..4 {
+        let user = format!("u-kill-{round}");
+        let mut bot = Bot::start(data.path());
+        bot.send(
+            json!({"type": "message", "conversation": format!("dm-{user}"), "kind": "direct",
+            "sender": {"id": user}, "text": "my stepdad comes in my room at night and touches me"}),
+        );
+        bot.expect("the private reply", |v| v["type"] == "send");
+        let before = bot.kill9();
+        let after = Bot::start(data.path()).finish();
+        let all: Vec<&Value> = before.iter().chain(after.iter()).collect();
+        let replies = all
+            .iter()
+            .filter(|v| v["type"] == "send" && v["conversation"] == format!("dm-{user}").as_str())
+            .count();
+        assert_eq!(
+            replies, 1,
+            "round {round}: the young person sees the reply exactly once: {all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|v| sent_to("moderators")(v) && text(v).contains("abuse_disclosure")),
+            "round {round}: the moderators' notice arrives: {all:?}"
+        );
+    }
+}
+
+#[test]
+fn a_disclosure_after_asking_for_a_person_raises_the_case() {
+    let data = tempfile::tempdir().expect("tmp");
     let mut bot = Bot::start(data.path());
-    bot.say(
-        "dm-u2",
-        "direct",
-        "u2",
-        "my stepdad comes in my room at night and touches me",
+    bot.say("dm-u1", "direct", "u1", "can i talk to a real person");
+    let opened = bot.expect("human case", is_case("opened"));
+    assert_eq!(
+        (&opened["category"], &opened["severity"]),
+        (&json!("human"), &json!("medium"))
     );
-    bot.expect("case", is_case("opened"));
-    bot.expect("notice", |v| {
-        sent_to("moderators")(v) && text(v).contains("abuse_disclosure")
+    bot.say("dm-u1", "direct", "u1", DISCLOSURE);
+    let raised = bot.expect("raised", is_case("realerted"));
+    assert_eq!(raised["case"], opened["case"]);
+    assert_eq!(
+        (&raised["category"], &raised["severity"]),
+        (&json!("sextortion"), &json!("high"))
+    );
+    bot.expect("moderators told", |v| {
+        sent_to("moderators")(v) && text(v).contains("is now high")
     });
-    // Give the delivery task a moment to record the last line as delivered, then kill -9.
-    std::thread::sleep(Duration::from_millis(300));
-    bot.kill9();
-    let third = Bot::start(data.path()).finish();
+    let all = bot.finish();
+    assert_eq!(
+        all.iter().filter(|v| is_case("opened")(v)).count(),
+        1,
+        "one case per user"
+    );
+}
+
+#[test]
+fn forget_in_a_shared_room_answers_privately() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut bot = Bot::start(data.path());
+    bot.say("room-1", "group", "u1", "i want to kill myself");
+    bot.expect("case", is_case("opened"));
+    bot.say("room-1", "group", "u1", "!forget");
+    let reply = bot.expect("forget reply", |v| {
+        direct_to("u1")(v) && text(v).contains("deleted")
+    });
+    assert!(text(&reply).contains("open case"));
+    let all = bot.finish();
     assert!(
-        third.is_empty(),
-        "nothing re-sent after a kill -9 once delivered: {third:?}"
+        !all.iter()
+            .any(|v| sent_to("room-1")(v) && text(v).contains("case")),
+        "the room learns nothing about a case"
     );
 }
 

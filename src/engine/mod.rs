@@ -120,11 +120,17 @@ pub struct EngineOptions {
     /// Whether moderators are connected, so that a risk reply may say "a trusted moderator has
     /// been told". Off in the console.
     pub escalation: bool,
+    /// Whether the nearest-example net runs after the patterns (see [`crate::similar`]). On by
+    /// default; off only to measure what the patterns alone catch.
+    pub similar_examples: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { escalation: true }
+        EngineOptions {
+            escalation: true,
+            similar_examples: true,
+        }
     }
 }
 
@@ -176,6 +182,7 @@ pub struct Engine {
     knowledge: Knowledge,
     index: KnowledgeIndex,
     safety: SafetyRules,
+    similar: crate::similar::SimilarExamples,
     countries: CountryMatcher,
     options: EngineOptions,
 }
@@ -186,10 +193,12 @@ impl Engine {
         let safety = knowledge.rules().clone();
         let index = KnowledgeIndex::build(&knowledge)?;
         let countries = CountryMatcher::new(&knowledge);
+        let similar = crate::similar::SimilarExamples::new(&knowledge, &index);
         Ok(Engine {
             knowledge,
             index,
             safety,
+            similar,
             countries,
             options,
         })
@@ -223,7 +232,14 @@ impl Engine {
                 Audience::YoungPerson
             }
         });
-        let mentioned_country = self.countries.find(text, &normalized);
+        // A country the user already gave is replaced only when they place themselves somewhere
+        // else ("im on holiday in france"), not when they mention someone else's ("a guy from
+        // india"): the helpline shown must be the one the child can call.
+        let mentioned_country = self
+            .countries
+            .mention(text, &normalized)
+            .filter(|m| state.country.is_none() || m.self_located)
+            .map(|m| m.code);
         let country = mentioned_country.clone().or_else(|| state.country.clone());
         let mut next = state.clone();
         next.awaiting_country = false;
@@ -245,8 +261,20 @@ impl Engine {
             normalized,
         };
 
-        // 1. Safety first.
-        let hits = self.safety.hits(&d.normalized);
+        // 1. Safety first: the patterns, then the nearest labelled examples.
+        let mut hits = self.safety.hits(&d.normalized);
+        if hits.is_empty()
+            && self.options.similar_examples
+            && let Some(similar) = self.similar.classify(&self.index.terms(&d.normalized))
+        {
+            hits.push(crate::safety::Hit {
+                category: similar.category,
+                pattern: format!(
+                    "similar ({:.2}) to the example {:?}",
+                    similar.similarity, similar.example
+                ),
+            });
+        }
         if let Some(first) = hits.first() {
             for hit in &hits {
                 d.why.push(format!(

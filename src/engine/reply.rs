@@ -261,6 +261,13 @@ pub fn render_country(country: &Country, short: bool) -> String {
             "\nIf you are in danger right now, call **{}** (emergency services).",
             country.emergency.join("** or **")
         ));
+    } else if country.code == "international" {
+        out.push_str(
+            "\nIf you are in danger right now, call your local emergency number: for example **112** in the \
+             European Union, **999** in the UK, **911** in the US and Canada, **000** in Australia.",
+        );
+    } else {
+        out.push_str("\nIf you are in danger right now, call your local emergency number or go to a safe adult near you.");
     }
     if let Some(note) = &country.note
         && !short

@@ -210,7 +210,7 @@ pub static SUBSTANCE: LazyLock<Regex> = LazyLock::new(|| {
 pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\b(teacher|social worker|youth worker|youth club leader|club leader|dsl|designated safeguarding|safeguarding lead|headteacher|head teacher|school nurse|counsellor|counselor|practitioner|caseworker|foster carer|residential home|support worker|coach here|scout leader)\b.{0,40}\b(here|i am|im)\b",
-        r"\b(i am|im|as) (a|an|the)\b.{0,20}\b(teacher|social worker|youth worker|dsl|safeguarding lead|headteacher|nurse|counsellor|practitioner|leader|coach|tutor|mentor|parent|mum|dad|carer|foster carer|volunteer)\b",
+        r"\b(i am|im|as) (a|an|the) ([a-z]+ )?(teacher|social worker|youth worker|dsl|safeguarding lead|headteacher|nurse|counsellor|practitioner|leader|coach|tutor|mentor|parent|mum|dad|carer|foster carer|volunteer)\b",
         r"^(teacher|social worker|youth worker|dsl|youth club leader|safeguarding lead|practitioner|parent)\b",
         r"\b(my|our) (pupils?|students|year \d+s?|caseload|service users?|young people|members|staff|setting|school s|residential home|club members)\b",
         r"\bone of my (year \d+s?|pupils|students|young people|kids)\b",

@@ -738,6 +738,8 @@ impl Builder {
                 patterns: lists.0.clone(),
                 unless: lists.1.clone(),
                 sources: vec![],
+                examples: vec![],
+                not: vec![],
             };
             expanded.insert(file.category.value, lists);
             let rules = match SafetyRules::new(std::slice::from_ref(&category)) {
@@ -855,6 +857,8 @@ impl Builder {
                     .map(|e| e.1.clone())
                     .unwrap_or_default(),
                 sources: f.sources.value.clone(),
+                examples: f.examples.value.iter().map(|e| e.value.clone()).collect(),
+                not: f.not.value.iter().map(|e| e.value.clone()).collect(),
             })
             .collect();
         let knowledge = Knowledge {

@@ -349,4 +349,8 @@ pub struct SafetyCategory {
     pub unless: Vec<String>,
     /// Where the reply's advice comes from.
     pub sources: Vec<Source>,
+    /// Messages that must be detected (also the nearest-example net's disclosures).
+    pub examples: Vec<String>,
+    /// Messages that must not be detected (also the nearest-example net's traps).
+    pub not: Vec<String>,
 }

@@ -35,8 +35,10 @@ fn abort_after() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Delivers until `shutdown` turns true, then makes one last pass and returns.
+/// Delivers until `shutdown` turns true, then makes one last pass and returns. `moderator_rooms`
+/// are `(platform, conversation)` pairs: notices there are delivered at least once.
 pub async fn run(
+    moderator_rooms: Vec<(String, String)>,
     store: Store,
     adapters: Vec<AdapterHandle>,
     clock: Arc<Clock>,
@@ -50,6 +52,7 @@ pub async fn run(
     let store = Mutex::new(store);
     loop {
         pass(
+            &moderator_rooms,
             &store,
             &adapters,
             &clock,
@@ -60,6 +63,7 @@ pub async fn run(
         .await;
         if *shutdown.borrow() {
             pass(
+                &moderator_rooms,
                 &store,
                 &adapters,
                 &clock,
@@ -80,6 +84,7 @@ pub async fn run(
 
 /// Delivers everything that is due now, in outbox order.
 async fn pass(
+    moderator_rooms: &[(String, String)],
     store: &Mutex<Store>,
     adapters: &[AdapterHandle],
     clock: &Clock,
@@ -100,10 +105,22 @@ async fn pass(
         }
         let mut progressed = false;
         for item in due {
+            // Adapters that cannot de-duplicate get the row marked delivered before the hand-over:
+            // a crash can then lose a message only in the instant of the write itself, and never
+            // show it twice. Idempotent adapters are marked after they confirm (at least once).
+            let early = marks_early(&item, adapters, moderator_rooms);
+            if early && let Err(e) = with(store, |s| s.mark_delivered(item.id, clock.now())) {
+                warn!(error = %e, "recording a delivery failed; will retry");
+                return;
+            }
             match deliver(&item, adapters).await {
                 Outcome::Delivered => {
-                    if let Err(e) = with(store, |s| s.mark_delivered(item.id, clock.now())) {
-                        warn!(error = %e, "marking a delivery failed; it may be sent again");
+                    if !early
+                        && let Err(e) = with(store, |s| s.mark_delivered(item.id, clock.now()))
+                    {
+                        // Not recorded: stop this pass rather than send the same row again now.
+                        warn!(error = %e, "recording a delivery failed; it may be sent again later");
+                        return;
                     }
                     progressed = true;
                     *delivered += 1;
@@ -143,6 +160,40 @@ fn with<T>(
         Ok(guard) => f(&guard),
         Err(poisoned) => f(&poisoned.into_inner()),
     }
+}
+
+/// Whether a row is recorded as delivered before it is handed over: a message for a young person
+/// (privately or in their room) going only to adapters without idempotent sends. A crash can then
+/// never show it twice; it could lose it only in the instant between the record and the write.
+/// Notices to moderators' rooms and case events are recorded after the adapter confirms: a crash
+/// may repeat one, never lose it.
+fn marks_early(
+    item: &OutboxItem,
+    adapters: &[AdapterHandle],
+    moderator_rooms: &[(String, String)],
+) -> bool {
+    let to_user = match &item.action {
+        Action::SendDirect { .. } => true,
+        Action::Send { conversation, .. } => !moderator_rooms
+            .iter()
+            .any(|(p, c)| *p == item.platform && *c == conversation.0),
+        Action::Case(_) => false,
+    };
+    if !to_user {
+        return false;
+    }
+    let is_event = matches!(item.action, Action::Case(_));
+    let mut targets = adapters
+        .iter()
+        .filter(|a| {
+            if is_event {
+                a.capabilities.case_events
+            } else {
+                a.platform == item.platform
+            }
+        })
+        .peekable();
+    targets.peek().is_some() && targets.all(|a| !a.capabilities.idempotent_sends)
 }
 
 enum Outcome {

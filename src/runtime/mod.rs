@@ -26,6 +26,9 @@ use crate::state::StateStore;
 use limiter::Limiter;
 use store::{NewCase, Notice, Store, StoreError};
 
+/// How long a delivered message stays in the outbox (for diagnosis) before it is deleted.
+const DELIVERED_KEEP_SECS: i64 = 24 * 60 * 60;
+
 /// The runtime's clock: wall time, moved forward (never back) by `tick` events so that tests can
 /// drive timers without sleeping. Shared with the delivery task.
 #[derive(Debug, Default)]
@@ -106,6 +109,19 @@ impl UserKey {
     }
 }
 
+/// Only the bot's own account may read the data directory and the store (SQLite gives its WAL
+/// files the database file's permissions).
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -179,8 +195,11 @@ impl Runtime {
             source,
         };
         std::fs::create_dir_all(dir).map_err(fail)?;
+        restrict(dir, 0o700).map_err(fail)?;
         let key = UserKey::load_or_create(dir).map_err(fail)?;
-        let store = Store::open(&dir.join("waymark.sqlite3"))?;
+        let path = dir.join("waymark.sqlite3");
+        let store = Store::open(&path)?;
+        restrict(&path, 0o600).map_err(fail)?;
         Ok((store, key))
     }
 
@@ -247,6 +266,10 @@ impl Runtime {
         })?;
         for case in &purged {
             info!(case = %case.id, "purged excerpt and notes of resolved case");
+        }
+        let pruned = self.store.prune_delivered(now - DELIVERED_KEEP_SECS)?;
+        if pruned > 0 {
+            info!(rows = pruned, "deleted delivered messages from the outbox");
         }
         self.states.expire(now);
         Ok(())
@@ -317,7 +340,8 @@ impl Runtime {
             return Ok(());
         }
         // Flood control never holds back a risk message.
-        if !is_risk {
+        // Nor a request for a person, nor a command such as `!forget`.
+        if !is_risk && !decision.escalate && decision.command.is_none() {
             match self.limiter.check(&key, self.clock.now_ms()) {
                 limiter::Verdict::Allow => {}
                 limiter::Verdict::WarnOnce => {
@@ -406,28 +430,50 @@ impl Runtime {
             ),
             None => ("human".to_string(), "medium".to_string()),
         };
-        // One active case per user: a further message is added to it, not a new case.
+        // One active case per user: a further message is added to it, not a new case; if it shows
+        // a more serious risk (a disclosure after "can I talk to a person"), the case is raised.
         if let Some(existing) = self
             .store
             .active_cases()?
             .into_iter()
             .find(|c| c.user_ref == user_ref)
         {
-            let text = format!(
-                "**Case {}**: the user wrote again ({}).\n\n{}",
-                existing.id,
-                category,
-                moderation::quote(&m.text)
-            );
-            notices.extend(room_notices(&self.config.moderator_rooms(), &text));
-            self.store.apply(
-                &existing.id,
-                store::CaseAction::Note(format!("user wrote again: {}", m.text)),
-                "user",
-                now,
-                &notices,
-            )?;
-            info!(case = %existing.id, "follow-up message added to an active case");
+            let raise = (existing.severity != "high" && severity == "high")
+                || (existing.category == "human" && category != "human");
+            let rooms = self.config.moderator_rooms();
+            if raise {
+                let text = format!(
+                    "**Case {} is now {severity} · {category}**: the user wrote again.\n\n{}\n\nClaim it with `!claim {}`.",
+                    existing.id,
+                    moderation::quote(&m.text),
+                    existing.id
+                );
+                notices.push(case_event("realerted", &existing.id, None, None));
+                if let Some((_, Action::Case(e), _)) = notices.last_mut() {
+                    e.category = Some(category.clone());
+                    e.severity = Some(severity.clone());
+                }
+                notices.extend(about_user(room_notices(&rooms, &text), &user_ref));
+                let action = store::CaseAction::Escalate {
+                    category: category.clone(),
+                    severity: severity.clone(),
+                };
+                self.store
+                    .apply(&existing.id, action, "user", now, &notices)?;
+                info!(case = %existing.id, %category, %severity, "active case raised by a follow-up message");
+            } else {
+                let text = format!(
+                    "**Case {}**: the user wrote again ({category}).\n\n{}",
+                    existing.id,
+                    moderation::quote(&m.text)
+                );
+                notices.push(case_event("noted", &existing.id, None, None));
+                notices.extend(about_user(room_notices(&rooms, &text), &user_ref));
+                let note = store::CaseAction::Note(format!("user wrote again: {}", m.text));
+                self.store
+                    .apply(&existing.id, note, "user", now, &notices)?;
+                info!(case = %existing.id, "follow-up message added to an active case");
+            }
             return Ok(());
         }
         notices.push(case_event_new("opened", Some((&category, &severity))));
@@ -437,7 +483,10 @@ impl Runtime {
             moderation::escape(&m.conversation.0),
             moderation::quote(&m.text)
         );
-        notices.extend(room_notices(&self.config.moderator_rooms(), &announce));
+        notices.extend(about_user(
+            room_notices(&self.config.moderator_rooms(), &announce),
+            &user_ref,
+        ));
         let new = NewCase {
             platform: m.platform.0.clone(),
             conversation: m.conversation.0.clone(),
@@ -465,7 +514,19 @@ impl Runtime {
                 if kept == 1 { "" } else { "s" }
             ));
         }
-        let reply = self.reply_in_place(m, text);
+        // Privately: in a shared room, even "you have an open case" would say too much.
+        let reply = if m.kind == ConversationKind::Group {
+            (
+                m.platform.0.clone(),
+                Action::SendDirect {
+                    user: m.sender.clone(),
+                    text,
+                },
+                Some(user_ref.clone()),
+            )
+        } else {
+            self.reply_in_place(m, text)
+        };
         self.store.enqueue(&[reply], now)?;
         info!("forgot a user at their request");
         Ok(())
@@ -513,6 +574,14 @@ fn case_event_new(event: &str, details: Option<(&str, &str)>) -> Notice {
         }),
         None,
     )
+}
+
+/// Marks notices as being about a user, so that `!forget` deletes them once delivered.
+fn about_user(notices: Vec<Notice>, user_ref: &str) -> Vec<Notice> {
+    notices
+        .into_iter()
+        .map(|(platform, action, _)| (platform, action, Some(user_ref.to_string())))
+        .collect()
 }
 
 /// The same text into every moderators' room.

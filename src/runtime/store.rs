@@ -402,6 +402,20 @@ impl Store {
                 )?;
                 audit(&tx, &case.id, now, actor, "reopened", None)?;
             }
+            CaseAction::Escalate { category, severity } => {
+                if case.status == Status::Resolved {
+                    return Err(invalid("escalate"));
+                }
+                tx.execute(
+                    "UPDATE cases SET category = ?2, severity = ?3, last_alert_at = ?4, reminded = 0 WHERE id = ?1",
+                    params![case.id, category, severity, now],
+                )?;
+                let detail = format!(
+                    "{} {} → {severity} {category}",
+                    case.severity, case.category
+                );
+                audit(&tx, &case.id, now, actor, "escalated", Some(&detail))?;
+            }
         }
         enqueue(&tx, notices, now)?;
         tx.commit()?;
@@ -640,6 +654,15 @@ impl Store {
         )?)
     }
 
+    /// Deletes delivered rows older than `before`: once a message has reached its platform, the
+    /// store has no reason to keep its text.
+    pub fn prune_delivered(&self, before: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?1",
+            [before],
+        )?)
+    }
+
     /// Marks a row delivered.
     pub fn mark_delivered(&self, id: i64, now: i64) -> Result<()> {
         self.conn.execute(
@@ -649,11 +672,12 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt and when to try again (exponential back-off, at most 5 minutes).
+    /// Records a failed attempt and when to try again (exponential back-off from 2 s, at most 5
+    /// minutes); a row marked delivered before a failed hand-over becomes pending again.
     pub fn mark_failed(&self, id: i64, now: i64, error: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
-             next_at = ?2 + MIN(300, (1 << MIN(attempts + 1, 8))) WHERE id = ?1",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?3, delivered_at = NULL,
+             next_at = ?2 + MIN(300, (1 << MIN(attempts + 1, 9))) WHERE id = ?1",
             params![id, now, error],
         )?;
         Ok(())
@@ -673,6 +697,14 @@ pub enum CaseAction {
     Resolve(Option<String>),
     /// Open it again.
     Reopen,
+    /// A later message showed a more serious risk: raise the category and severity, and start
+    /// the re-alert and reminder clocks again.
+    Escalate {
+        /// The new category.
+        category: String,
+        /// The new severity.
+        severity: String,
+    },
 }
 
 fn audit(

@@ -148,4 +148,8 @@ pub struct Capabilities {
     pub delete_messages: bool,
     /// The adapter shows case events (the stdio adapter does; chat platforms do not).
     pub case_events: bool,
+    /// Sending the same [`Delivery::key`] twice shows the message once (Matrix transaction ids,
+    /// Discord nonces). Without it the runtime records a delivery as done just before handing it
+    /// over, so a crash can never make the user see a message twice.
+    pub idempotent_sends: bool,
 }

@@ -25,6 +25,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     threads: true,
     delete_messages: false,
     case_events: true,
+    idempotent_sends: false,
 };
 
 /// A delivery and the channel on which the adapter confirms it.
@@ -33,9 +34,11 @@ pub type Job = (Delivery, oneshot::Sender<Result<(), String>>);
 /// A line-oriented, shared output (standard output in production, a buffer in tests).
 pub type Output = Arc<Mutex<dyn Write + Send>>;
 
+/// Extra fields a platform may add are ignored: dropping a disclosure over an unknown field would
+/// be far worse than ignoring the field.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Sender {
+    #[serde(deserialize_with = "string_or_number")]
     id: String,
     #[serde(default)]
     name: Option<String>,
@@ -44,23 +47,46 @@ struct Sender {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 enum Line {
     Message {
         conversation: String,
         kind: ConversationKind,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "opt_string_or_number")]
         message_id: Option<String>,
         sender: Sender,
         text: String,
         #[serde(default)]
         mentions_bot: Option<bool>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "opt_string_or_number")]
         thread: Option<String>,
     },
     Tick {
         now: String,
     },
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or a number, found {other}"
+        ))),
+    }
+}
+
+fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or a number, found {other}"
+        ))),
+    }
 }
 
 /// Parses one input line into an event, or says why it is not one.

@@ -1,0 +1,170 @@
+//! A second, softer safety net: nearest labelled examples.
+//!
+//! Every safety category's `examples` (disclosures) and `not` lists (the traps) are labelled
+//! sentences. A message that no pattern caught is compared with all of them (idf-weighted cosine
+//! over stemmed words); when its nearest neighbours are clearly disclosures of one category, and
+//! clearly closer than any trap, it is treated as that risk. The patterns stay the first and main
+//! rule; this catches the phrasings they have not met yet, and every trap added to a `not` list
+//! makes it more careful.
+
+use std::collections::HashMap;
+
+use crate::index::KnowledgeIndex;
+use crate::knowledge::{Knowledge, RiskCategory};
+
+/// How many neighbours vote.
+const K: usize = 5;
+/// The nearest disclosure must be at least this similar.
+const MIN_SIMILARITY: f32 = 0.45;
+/// Distinct words the message must share with the nearest disclosure.
+const MIN_SHARED: usize = 3;
+/// The winning category's votes must exceed the traps' votes by this factor.
+const MARGIN: f32 = 1.6;
+
+#[derive(Debug, Clone)]
+struct Example {
+    /// `None` for a trap (`not` list).
+    label: Option<RiskCategory>,
+    text: String,
+    norm: f32,
+    terms: std::collections::HashSet<String>,
+}
+
+/// The labelled examples, indexed by word.
+#[derive(Debug, Clone, Default)]
+pub struct SimilarExamples {
+    examples: Vec<Example>,
+    postings: HashMap<String, Vec<(usize, f32)>>,
+    idf: HashMap<String, f32>,
+}
+
+/// A match: the category and the nearest example, for explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Similar {
+    /// The category voted for.
+    pub category: RiskCategory,
+    /// The nearest disclosure of that category.
+    pub example: String,
+    /// Its similarity (0–1).
+    pub similarity: f32,
+}
+
+impl SimilarExamples {
+    /// Builds the example index from the knowledge's safety files, with the search index's
+    /// analyser (stemming, stop words).
+    pub fn new(knowledge: &Knowledge, index: &KnowledgeIndex) -> SimilarExamples {
+        let mut raw: Vec<(Option<RiskCategory>, String, Vec<String>)> = Vec::new();
+        for category in knowledge.safety() {
+            for (label, list) in [
+                (Some(category.category), &category.examples),
+                (None, &category.not),
+            ] {
+                for text in list {
+                    let terms = index.terms(&crate::normalize::normalize(text));
+                    if !terms.is_empty() {
+                        raw.push((label, text.clone(), terms));
+                    }
+                }
+            }
+        }
+        let n = raw.len().max(1) as f32;
+        let mut df: HashMap<String, usize> = HashMap::new();
+        for (_, _, terms) in &raw {
+            for t in terms {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+        }
+        let idf: HashMap<String, f32> = df
+            .into_iter()
+            .map(|(t, d)| (t, (n / d as f32).ln() + 1.0))
+            .collect();
+        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
+        let mut examples = Vec::with_capacity(raw.len());
+        for (i, (label, text, terms)) in raw.into_iter().enumerate() {
+            let mut norm = 0.0;
+            for t in terms.iter().collect::<std::collections::HashSet<_>>() {
+                let w = idf.get(t).copied().unwrap_or(1.0);
+                norm += w * w;
+                postings.entry(t.clone()).or_default().push((i, w));
+            }
+            let terms = terms.into_iter().collect();
+            examples.push(Example {
+                label,
+                text,
+                norm: norm.sqrt(),
+                terms,
+            });
+        }
+        SimilarExamples {
+            examples,
+            postings,
+            idf,
+        }
+    }
+
+    /// The risk the nearest examples point to, if they clearly agree.
+    pub fn classify(&self, terms: &[String]) -> Option<Similar> {
+        if terms.len() < 3 {
+            return None;
+        }
+        let mut dot: HashMap<usize, f32> = HashMap::new();
+        let mut query_norm = 0.0;
+        for t in terms {
+            let Some(w) = self.idf.get(t) else { continue };
+            query_norm += w * w;
+            if let Some(list) = self.postings.get(t) {
+                for &(i, dw) in list {
+                    *dot.entry(i).or_default() += w * dw;
+                }
+            }
+        }
+        // Words no example knows still count against similarity.
+        query_norm += terms.iter().filter(|t| !self.idf.contains_key(*t)).count() as f32 * 4.0;
+        let query_norm = query_norm.sqrt();
+        if query_norm == 0.0 {
+            return None;
+        }
+        let mut scored: Vec<(usize, f32)> = dot
+            .into_iter()
+            .map(|(i, d)| {
+                (
+                    i,
+                    d / (query_norm * self.examples[i].norm.max(f32::EPSILON)),
+                )
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(K);
+        let (first, first_sim) = *scored.first()?;
+        let category = self.examples[first].label?;
+        if first_sim < MIN_SIMILARITY {
+            return None;
+        }
+        // At least three distinct words in common with the nearest disclosure: one or two shared
+        // words ("talk to", "mod") are not a disclosure.
+        let shared = terms
+            .iter()
+            .filter(|t| self.examples[first].terms.contains(*t))
+            .count();
+        if shared < MIN_SHARED {
+            return None;
+        }
+        let mut votes = 0.0;
+        let mut traps = 0.0;
+        for &(i, s) in &scored {
+            match self.examples[i].label {
+                Some(c) if c == category => votes += s,
+                None => traps += s,
+                Some(_) => {}
+            }
+        }
+        if votes <= traps * MARGIN {
+            return None;
+        }
+        Some(Similar {
+            category,
+            example: self.examples[first].text.clone(),
+            similarity: first_sim,
+        })
+    }
+}
