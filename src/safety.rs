@@ -135,21 +135,39 @@ impl SafetyRules {
 
     /// The categories detected in normalised text, each with the first pattern that found it.
     pub fn hits(&self, normalized: &str) -> Vec<Hit> {
+        self.hits_in(normalized, &[])
+    }
+
+    /// Like [`SafetyRules::hits`], with the message's sentences (each normalised) as well. An
+    /// `unless` cancels a category only in the sentence it is in: "what are the signs of grooming?
+    /// a 25 year old keeps asking me to keep our chats secret" is a question *and* a disclosure.
+    /// When no single sentence holds a match (it spans sentences), `unless` is judged on the whole.
+    pub fn hits_in(&self, normalized: &str, sentences: &[String]) -> Vec<Hit> {
         let mut hits = Vec::new();
         for c in &self.categories {
             let Some(first) = c.patterns.matches(normalized.as_bytes()).iter().next() else {
                 continue;
             };
-            if c.unless
-                .as_ref()
-                .is_some_and(|u| u.is_match(normalized.as_bytes()))
-            {
-                continue;
+            let cancels = |text: &str| {
+                c.unless
+                    .as_ref()
+                    .is_some_and(|u| u.is_match(text.as_bytes()))
+            };
+            let matching: Vec<&String> = sentences
+                .iter()
+                .filter(|t| c.patterns.is_match(t.as_bytes()))
+                .collect();
+            let cancelled = if matching.is_empty() {
+                cancels(normalized)
+            } else {
+                matching.iter().all(|t| cancels(t))
+            };
+            if !cancelled {
+                hits.push(Hit {
+                    category: c.category,
+                    pattern: c.patterns.patterns()[first].clone(),
+                });
             }
-            hits.push(Hit {
-                category: c.category,
-                pattern: c.patterns.patterns()[first].clone(),
-            });
         }
         hits
     }
@@ -173,6 +191,47 @@ mod tests {
         assert!(expand_terms("{NOPE}", &terms).is_err_and(|e| e.contains("NOPE")));
         let circular: BTreeMap<String, String> = [("A".to_string(), "{A}".to_string())].into();
         assert!(expand_terms("{A}", &circular).is_err());
+    }
+
+    #[test]
+    fn unless_cancels_only_in_its_own_sentence() {
+        let category = SafetyCategory {
+            category: RiskCategory::Grooming,
+            severity: crate::knowledge::Severity::Medium,
+            entries: crate::knowledge::PerAudience {
+                young_person: vec![],
+                practitioner: vec![],
+            },
+            reply: crate::knowledge::PerAudience {
+                young_person: String::new(),
+                practitioner: String::new(),
+            },
+            patterns: vec![r"\bkeep (it|our chats) secret\b".into()],
+            unless: vec![r"\bsigns of grooming\b".into()],
+            sources: vec![],
+            examples: vec![],
+            not: vec![],
+        };
+        let rules = SafetyRules::new(&[category]).expect("compiles");
+        let text = "what are the signs of grooming a guy keeps asking me to keep our chats secret";
+        let sentences = vec![
+            "what are the signs of grooming".to_string(),
+            "a guy keeps asking me to keep our chats secret".to_string(),
+        ];
+        assert!(
+            rules.hits(text).is_empty(),
+            "judged whole, the question cancels it"
+        );
+        assert_eq!(
+            rules.hits_in(text, &sentences).len(),
+            1,
+            "judged by sentence, the disclosure stands"
+        );
+        let one = vec!["what are the signs of grooming when they say keep it secret".to_string()];
+        assert!(
+            rules.hits_in(&one[0], &one).is_empty(),
+            "in the same sentence, the question wins"
+        );
     }
 
     #[test]

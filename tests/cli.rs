@@ -103,7 +103,7 @@ fn ask_rejects_a_bad_audience_by_name() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["chat", "ask", "classify", "eval", "check"] {
+    for cmd in ["chat", "ask", "classify", "eval", "check", "run", "cases"] {
         let out = waymark().args([cmd, "--help"]).output().expect("run");
         assert!(out.status.success(), "{cmd} --help");
         assert!(stdout(&out).contains("Usage"), "{cmd} --help prints usage");

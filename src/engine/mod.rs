@@ -262,7 +262,8 @@ impl Engine {
         };
 
         // 1. Safety first: the patterns, then the nearest labelled examples.
-        let mut hits = self.safety.hits(&d.normalized);
+        let sentences = sentences(text);
+        let mut hits = self.safety.hits_in(&d.normalized, &sentences);
         if hits.is_empty()
             && self.options.similar_examples
             && let Some(similar) = self.similar.classify(&self.index.terms(&d.normalized))
@@ -461,6 +462,16 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// The message's sentences, each normalised (only when there is more than one).
+fn sentences(text: &str) -> Vec<String> {
+    let parts: Vec<String> = text
+        .split(['.', '?', '!', '\n', ';'])
+        .map(crate::normalize::normalize)
+        .filter(|s| s.split(' ').count() >= 2)
+        .collect();
+    if parts.len() > 1 { parts } else { Vec::new() }
 }
 
 /// Parses `!command args`.
