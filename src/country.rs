@@ -24,6 +24,7 @@ const AMBIGUOUS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct CountryMatcher {
     names: HashMap<String, String>,
+    adjectives: HashMap<String, String>,
     codes: HashMap<String, String>,
     longest: usize,
 }
@@ -32,6 +33,7 @@ impl CountryMatcher {
     /// Builds the matcher from the knowledge's helpline files.
     pub fn new(knowledge: &Knowledge) -> CountryMatcher {
         let mut names = HashMap::new();
+        let mut adjectives = HashMap::new();
         let mut codes = HashMap::new();
         let mut longest = 1;
         for country in knowledge.countries() {
@@ -42,9 +44,15 @@ impl CountryMatcher {
                 names.entry(name).or_insert_with(|| country.code.clone());
             }
             codes.insert(country.code.to_ascii_lowercase(), country.code.clone());
+            for adjective in &country.adjectives {
+                adjectives
+                    .entry(adjective.clone())
+                    .or_insert_with(|| country.code.clone());
+            }
         }
         CountryMatcher {
             names,
+            adjectives,
             codes,
             longest,
         }
@@ -107,6 +115,31 @@ impl CountryMatcher {
                 }
             }
             i += 1;
+        }
+        // "im german", "we are french", "spanish kid here": a people's word used of oneself.
+        for (i, word) in words.iter().enumerate() {
+            let Some(code) = self.adjectives.get(*word) else {
+                continue;
+            };
+            let before = words[i.saturating_sub(2)..i].join(" ");
+            let after = words.get(i + 1).copied().unwrap_or("");
+            let of_self = [
+                "im", "i am", "am", "were", "we are", "im a", "im an", "am a", "am an", "as a",
+                "as an",
+            ]
+            .iter()
+            .any(|cue| before == *cue || before.ends_with(&format!(" {cue}")));
+            let of_self = of_self
+                || matches!(
+                    after,
+                    "kid" | "teen" | "girl" | "boy" | "here" | "student" | "family"
+                );
+            if of_self {
+                return Some(Mention {
+                    code: code.clone(),
+                    self_located: true,
+                });
+            }
         }
         None
     }

@@ -146,6 +146,25 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     }
     // "us" the word is not the United States.
     assert_eq!(decide("can you help us").country, None);
+    // A people's word names a country only when used of oneself.
+    assert_eq!(
+        decide("im german, who can i call").country.as_deref(),
+        Some("DE")
+    );
+    assert_eq!(
+        decide("my german teacher gave us loads of homework").country,
+        None
+    );
+    // Someone else's location never replaces the user's own country.
+    let gb = ConversationState {
+        country: Some("GB".into()),
+        ..ConversationState::default()
+    };
+    let d = ENGINE.decide("a guy from india says hell post my pics unless i pay", &gb);
+    assert_eq!(d.country.as_deref(), Some("GB"));
+    assert!(d.reply.contains("0800 1111"), "the user's own helpline");
+    let d = ENGINE.decide("im on holiday in france, who do i call", &gb);
+    assert_eq!(d.country.as_deref(), Some("FR"));
 }
 
 #[test]

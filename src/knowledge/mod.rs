@@ -546,6 +546,12 @@ impl Builder {
                 .map(|n| crate::normalize::normalize(n))
                 .filter(|n| !n.is_empty())
                 .collect(),
+            adjectives: country
+                .adjectives
+                .iter()
+                .map(|n| crate::normalize::normalize(n))
+                .filter(|n| !n.is_empty())
+                .collect(),
             emergency: country.emergency,
             services,
             reviewed: country.reviewed.value,

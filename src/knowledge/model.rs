@@ -188,6 +188,8 @@ pub(crate) struct CountryFile {
     pub name: String,
     #[serde(default)]
     pub names: Vec<String>,
+    #[serde(default)]
+    pub adjectives: Vec<String>,
     pub emergency: Vec<String>,
     pub services: Spanned<Vec<Service>>,
     pub reviewed: Spanned<String>,
@@ -315,6 +317,10 @@ pub struct Country {
     pub name: String,
     /// Names people use for it, lower case and normalised.
     pub names: Vec<String>,
+    /// Words for its people and language ("german", "deutsch"), normalised: they name the
+    /// country only when the writer uses them of themselves ("im german"), since "my german
+    /// teacher" says nothing about where a child is.
+    pub adjectives: Vec<String>,
     /// Emergency numbers, most familiar first.
     pub emergency: Vec<String>,
     /// Services, verified ones first.
