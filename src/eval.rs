@@ -380,6 +380,19 @@ impl Report {
                 );
             }
         }
+        if let Some(benign) = self.metrics.get("benign_no_false_alarm") {
+            let alarms = benign.total - benign.hits;
+            let rate = if benign.total == 0 {
+                0.0
+            } else {
+                alarms as f64 / benign.total as f64
+            };
+            let _ = writeln!(
+                out,
+                "{:<48} {:>7.3} {:>4}/{:<4}",
+                "false-alarm rate (benign messages raised as risk)", rate, alarms, benign.total
+            );
+        }
         let table = |out: &mut String, title: &str, rows: &BTreeMap<String, Prf>| {
             let _ = writeln!(
                 out,
