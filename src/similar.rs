@@ -1,7 +1,7 @@
 //! A second, softer safety net: nearest labelled examples.
 //!
-//! Every safety category's `examples` (disclosures) and `not` lists (the traps) are labelled
-//! sentences. A message that no pattern caught is compared with all of them (idf-weighted cosine
+//! Every safety category's `examples` (disclosures) and `not` lists (the traps), and the messages
+//! of `safety/labelled.yaml`, are labelled sentences. A message that no pattern caught is compared with all of them (idf-weighted cosine
 //! over stemmed words); when its nearest neighbours are clearly disclosures of one category, and
 //! clearly closer than any trap, it is treated as that risk. The patterns stay the first and main
 //! rule; this catches the phrasings they have not met yet, and every trap added to a `not` list
@@ -15,7 +15,7 @@ use crate::knowledge::{Knowledge, RiskCategory};
 /// How many neighbours vote.
 const K: usize = 5;
 /// The nearest disclosure must be at least this similar.
-const MIN_SIMILARITY: f32 = 0.45;
+const MIN_SIMILARITY: f32 = 0.30;
 /// Distinct words the message must share with the nearest disclosure.
 const MIN_SHARED: usize = 3;
 /// The winning category's votes must exceed the traps' votes by this factor.
@@ -65,6 +65,12 @@ impl SimilarExamples {
                         raw.push((label, text.clone(), terms));
                     }
                 }
+            }
+        }
+        for (label, text) in knowledge.labelled() {
+            let terms = index.terms(&crate::normalize::normalize(text));
+            if !terms.is_empty() {
+                raw.push((*label, text.clone(), terms));
             }
         }
         let n = raw.len().max(1) as f32;

@@ -13,7 +13,7 @@ pub use model::{
     Audience, Confidence, Country, Entry, PerAudience, Replies, RiskCategory, SafetyCategory,
     Service, Severity, Source,
 };
-use model::{CountryFile, EntryFile, SafetyFile, TermsFile};
+use model::{CountryFile, EntryFile, LabelledFile, SafetyFile, TermsFile};
 use serde_saphyr::{Location, Spanned};
 
 use crate::safety::SafetyRules;
@@ -83,6 +83,7 @@ pub struct SourceFile {
 #[derive(Debug, Clone)]
 pub struct Knowledge {
     rules: SafetyRules,
+    labelled: Vec<(Option<RiskCategory>, String)>,
     entries: Vec<Entry>,
     countries: Vec<Country>,
     international: Country,
@@ -189,6 +190,12 @@ impl Knowledge {
     /// One safety category.
     pub fn safety_category(&self, category: RiskCategory) -> Option<&SafetyCategory> {
         self.safety.iter().find(|s| s.category == category)
+    }
+
+    /// Labelled messages for the nearest-example net (`safety/labelled.yaml`): a category, or
+    /// `None` for a benign message.
+    pub fn labelled(&self) -> &[(Option<RiskCategory>, String)] {
+        &self.labelled
     }
 
     /// The compiled safety patterns.
@@ -312,6 +319,7 @@ struct Builder {
     replies: Option<Replies>,
     ids: HashMap<String, String>,
     terms: std::collections::BTreeMap<String, (String, Spanned<String>)>,
+    labelled: Vec<(Option<RiskCategory>, String)>,
     verify_examples: bool,
 }
 
@@ -356,6 +364,23 @@ impl Builder {
         } else if let Some(name) = rel.strip_prefix("helplines/") {
             if let Some(country) = self.parse::<CountryFile>(file) {
                 self.add_country(file, name, country);
+            }
+        } else if rel == "safety/labelled.yaml" {
+            if let Some(labelled) = self.parse::<LabelledFile>(file) {
+                for message in labelled.messages {
+                    let label = match message.risk.value.as_str() {
+                        "none" => None,
+                        name => match RiskCategory::parse(name) {
+                            Some(category) => Some(category),
+                            None => {
+                                let text = format!("`risk` must be a risk category or `none`, found `{name}`");
+                                self.error(&file.display, message.risk.referenced, text);
+                                continue;
+                            }
+                        },
+                    };
+                    self.labelled.push((label, message.text));
+                }
             }
         } else if rel == "safety/terms.yaml" {
             if let Some(terms) = self.parse::<TermsFile>(file) {
@@ -869,6 +894,7 @@ impl Builder {
             .collect();
         let knowledge = Knowledge {
             rules,
+            labelled: self.labelled,
             entries,
             countries,
             international,

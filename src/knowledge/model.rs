@@ -234,6 +234,21 @@ pub(crate) struct SafetyFile {
     pub not: Spanned<Vec<Spanned<String>>>,
 }
 
+/// `safety/labelled.yaml`: labelled messages for the nearest-example net.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LabelledFile {
+    pub messages: Vec<LabelledMessage>,
+}
+
+/// One labelled message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LabelledMessage {
+    pub risk: Spanned<String>,
+    pub text: String,
+}
+
 /// `safety/terms.yaml`: named building blocks that patterns use as `{NAME}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
