@@ -373,7 +373,9 @@ impl Builder {
                         name => match RiskCategory::parse(name) {
                             Some(category) => Some(category),
                             None => {
-                                let text = format!("`risk` must be a risk category or `none`, found `{name}`");
+                                let text = format!(
+                                    "`risk` must be a risk category or `none`, found `{name}`"
+                                );
                                 self.error(&file.display, message.risk.referenced, text);
                                 continue;
                             }
