@@ -68,6 +68,26 @@ impl CountryMatcher {
     /// themselves there ("im in kenya", "helpline in kenya") rather than someone else ("a guy from
     /// india").
     pub fn mention(&self, raw: &str, normalized: &str) -> Option<Mention> {
+        // "my family is from pakistan but we live in germany": the place the writer is wins.
+        let mut first: Option<Mention> = None;
+        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut start = 0;
+        while start < words.len() {
+            let rest = words[start..].join(" ");
+            let Some((found, at)) = self.first_mention(raw, &rest) else {
+                break;
+            };
+            if found.self_located {
+                return Some(found);
+            }
+            first.get_or_insert(found);
+            start += at + 1;
+        }
+        first
+    }
+
+    /// The first mention in the text and the index of the word where it starts.
+    fn first_mention(&self, raw: &str, normalized: &str) -> Option<(Mention, usize)> {
         let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
         let cue = |i: usize| {
             i > 0
@@ -87,20 +107,36 @@ impl CountryMatcher {
             for len in (1..=self.longest.min(words.len() - i)).rev() {
                 let candidate = words[i..i + len].join(" ");
                 if let Some(code) = self.names.get(&candidate) {
+                    // "us crisis line", "india helpline": a helpline word right after settles it.
+                    let helpline_next = matches!(
+                        words.get(i + len).copied(),
+                        Some(
+                            "crisis"
+                                | "helpline"
+                                | "helplines"
+                                | "hotline"
+                                | "number"
+                                | "numbers"
+                                | "childline"
+                                | "suicide"
+                        )
+                    );
                     if len == 1
                         && AMBIGUOUS.contains(&candidate.as_str())
                         && !cue(i)
                         && !raw_upper(raw, "US", &candidate)
+                        && !helpline_next
                     {
                         continue;
                     }
                     if candidate == "us"
                         && !raw_upper(raw, "US", "us")
                         && !(i > 0 && words[i - 1] == "the")
+                        && !helpline_next
                     {
                         continue;
                     }
-                    return Some(Mention::new(code, &words, i, len));
+                    return Some((Mention::new(code, &words, i, len), i));
                 }
                 if len == 1
                     && let Some(code) = self.codes.get(&candidate)
@@ -110,7 +146,7 @@ impl CountryMatcher {
                     if (!word_like && (short || cue(i)))
                         || raw_upper(raw, &code.to_ascii_uppercase(), &candidate) && cue(i)
                     {
-                        return Some(Mention::new(code, &words, i, len));
+                        return Some((Mention::new(code, &words, i, len), i));
                     }
                 }
             }
@@ -135,10 +171,11 @@ impl CountryMatcher {
                     "kid" | "teen" | "girl" | "boy" | "here" | "student" | "family"
                 );
             if of_self {
-                return Some(Mention {
+                let found = Mention {
                     code: code.clone(),
                     self_located: true,
-                });
+                };
+                return Some((found, i));
             }
         }
         None
@@ -164,7 +201,11 @@ impl Mention {
         });
         let before = words[at.saturating_sub(3)..at].join(" ");
         let after = words[(at + len).min(words.len())..(at + len + 3).min(words.len())].join(" ");
-        let self_located = CUE.is_match(&before) || CUE.is_match(&after);
+        static AFTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support)\b")
+                .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+        });
+        let self_located = CUE.is_match(&before) || AFTER.is_match(&after);
         Mention {
             code: code.to_string(),
             self_located,

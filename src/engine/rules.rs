@@ -27,6 +27,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bsomeone real\b",
         r"\b(is there|can i talk to|can i speak to) (a |an )?(person|human)\b",
         r"\bthrough with a person\b",
+        r"\b(someone|somebody|anyone|a person) (on|from|in) (your|the) ([a-z]+ )?team\b.{0,40}\b(speak|talk|chat|message|call)\b",
         r"\b(one of the people|the people|someone|somebody|a person) (who|that) (run|runs|work on|works on|manage|manages|look after|looks after) (this|the bot|it|this bot|this service)\b",
         r"\bmember of (your |the )?staff\b.{0,40}\b(speak|talk|chat|message)\b|\b(speak|talk|chat)\b.{0,40}\bmember of (your |the )?staff\b",
         r"\bnot (to )?(go|talk) (through|to) (the |a |this )?(chat ?bot|bot|robot)\b",
@@ -80,6 +81,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(emergency number|police number)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
         r"\bwho can i talk to\b",
+        r"\b(is there )?(anyone|someone|somebody) (i|we) (can|could) (text|call|phone|ring|message|talk to)\b",
         r"\bwhere (can|do|should|could) (i|you|we|someone|kids|teens) (get|find) (help|support|someone to talk to)\b",
         r"\bwho (am i|are we|is someone) (meant|supposed) to (talk|speak|go|turn) to\b",
     ])
