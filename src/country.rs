@@ -129,11 +129,9 @@ impl CountryMatcher {
                     {
                         continue;
                     }
-                    if candidate == "us"
-                        && !raw_upper(raw, "US", "us")
-                        && !(i > 0 && words[i - 1] == "the")
-                        && !helpline_next
-                    {
+                    let after_the = i > 0 && words[i - 1] == "the";
+                    let plainly_us = raw_upper(raw, "US", "us") || after_the || helpline_next;
+                    if candidate == "us" && !plainly_us {
                         continue;
                     }
                     return Some((Mention::new(code, &words, i, len), i));
