@@ -133,6 +133,9 @@ impl StandIn {
     fn say(&self, channel: u64, guild: bool, from: u64, roles: &[u64], text: &str) -> u64 {
         let id = self.id();
         let mut m = message_json(id, channel, user(from, "someone", false), text);
+        if text.contains(&format!("<@{BOT}>")) {
+            m["mentions"] = json!([user(BOT, "waymark", true)]);
+        }
         if guild {
             m["guild_id"] = json!(GUILD.to_string());
             m["member"] = json!({"roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
@@ -383,7 +386,7 @@ async fn serve_gateway(
     };
     let send = |v: Value| Ws::Text(v.to_string());
     if ws
-        .send(send(json!({"op": 10, "d": {"heartbeat_interval": 1000}})))
+        .send(send(json!({"op": 10, "d": {"heartbeat_interval": 250}})))
         .await
         .is_err()
     {
@@ -661,11 +664,9 @@ async fn discord_transcripts_against_a_stand_in() {
     // Messages after the roles and the channel are looked up) and in a public channel.
     standin.say(MODS, true, NOBODY, &[], &format!("!claim {case_id}"));
     let refusal = standin
-        .expect(
-            &mut taken,
-            "a refusal in the moderators' channel",
-            posted_to(MODS),
-        )
+        .expect(&mut taken, "a refusal in the moderators' channel", |r| {
+            posted_to(MODS)(r) && content(r).contains("moderators' command")
+        })
         .await;
     assert!(
         !content(&refusal).contains("claimed by"),
@@ -696,7 +697,9 @@ async fn discord_transcripts_against_a_stand_in() {
         &format!("!reply {case_id} hello"),
     );
     let public_refusal = standin
-        .expect(&mut taken, "a refusal in public", posted_to(GENERAL))
+        .expect(&mut taken, "a refusal in public", |r| {
+            posted_to(GENERAL)(r) && content(r).contains("moderators' command")
+        })
         .await;
     assert!(!content(&public_refusal).contains(&case_id));
 
@@ -754,10 +757,20 @@ async fn discord_transcripts_against_a_stand_in() {
             assert_eq!(r.body["allowed_mentions"]["parse"], json!([]), "{}", r.body);
         }
     }
-    assert!(
-        standin.recorded.lock().expect("lock").heartbeats >= 1,
-        "heartbeats"
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while standin.recorded.lock().expect("lock").heartbeats < 2 {
+        assert!(Instant::now() < deadline, "no heartbeats were sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The ACKs kept the connection: the bot still answers after several heartbeats.
+    standin.say(SAM_DM, false, SAM, &[], "!help");
+    standin
+        .expect(
+            &mut taken,
+            "an answer after the heartbeats",
+            posted_to(SAM_DM),
+        )
+        .await;
     let log = bot.log.lock().expect("lock").clone();
     assert!(log.contains("stand-in"), "warns about the stand-in: {log}");
     assert!(log.contains("rate limiter is off"), "{log}");

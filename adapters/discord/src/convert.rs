@@ -278,22 +278,18 @@ pub fn split_content(text: &str) -> Vec<String> {
 }
 
 /// A Discord nonce (at most 25 characters) for part `part` of the delivery with this key: the key
-/// itself when short enough, otherwise a stable 64-bit FNV-1a hash of it.
+/// itself for part 0 when it is short enough, otherwise `x:` and a stable 64-bit FNV-1a hash of the
+/// key and the part number (so part 1 of one key never equals another key such as `key#1`).
 pub fn nonce(key: &str, part: usize) -> String {
-    let full = if part == 0 {
-        key.to_string()
-    } else {
-        format!("{key}#{part}")
-    };
-    if full.len() <= 25 && full.is_ascii() {
-        return full;
+    if part == 0 && key.len() <= 25 && key.is_ascii() && !key.starts_with("x:") {
+        return key.to_string();
     }
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in full.bytes() {
+    for b in key.bytes().chain([0u8]).chain(part.to_le_bytes()) {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("wm{hash:016x}")
+    format!("x:{hash:016x}")
 }
 
 /// Whether a serenity error is Discord's 50007 "Cannot send messages to this user" (DMs closed).

@@ -373,6 +373,9 @@ fn discord_errors_nonces_escaping_and_splitting() {
     assert!(n.len() <= 25);
     assert_eq!(n, convert::nonce(long, 0), "stable");
     assert_ne!(n, convert::nonce(long, 1));
+    // The runtime's keys look like `wm-ABC` and `wm-ABC#1`: part 1 of the first must not be the second.
+    assert_ne!(convert::nonce("wm-ABC", 1), convert::nonce("wm-ABC#1", 0));
+    assert!(convert::nonce("wm-ABC", 1).len() <= 25);
 
     assert_eq!(
         convert::escape_markdown("**hi** @everyone"),
