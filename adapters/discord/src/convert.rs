@@ -104,21 +104,58 @@ pub fn strip_mention(text: &str, bot: UserId) -> String {
         .join(" ")
 }
 
-/// The slash commands the adapter registers: name, description, and an optional string option
-/// (name, description, required).
-pub const COMMANDS: &[(&str, &str, Option<(&str, &str, bool)>)] = &[
-    ("help", "What waymark can help with", None),
-    (
-        "ask",
-        "Ask a question (the answer is shown only to you)",
-        Some(("question", "Your question", true)),
-    ),
-    (
-        "helpline",
-        "Helplines you can contact",
-        Some(("country", "A country name or code, e.g. UK", false)),
-    ),
-    ("human", "Ask for a person (a moderator)", None),
+/// A slash command the adapter registers.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Its name (`/name`).
+    pub name: &'static str,
+    /// What Discord shows under it.
+    pub description: &'static str,
+    /// Its one string option, if any.
+    pub option: Option<OptionSpec>,
+}
+
+/// A slash command's string option.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    /// Its name.
+    pub name: &'static str,
+    /// What Discord shows under it.
+    pub description: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+/// The slash commands the adapter registers.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "help",
+        description: "What waymark can help with",
+        option: None,
+    },
+    CommandSpec {
+        name: "ask",
+        description: "Ask a question (the answer is shown only to you)",
+        option: Some(OptionSpec {
+            name: "question",
+            description: "Your question",
+            required: true,
+        }),
+    },
+    CommandSpec {
+        name: "helpline",
+        description: "Helplines you can contact",
+        option: Some(OptionSpec {
+            name: "country",
+            description: "A country name or code, e.g. UK",
+            required: false,
+        }),
+    },
+    CommandSpec {
+        name: "human",
+        description: "Ask for a person (a moderator)",
+        option: None,
+    },
 ];
 
 /// The text a slash command stands for, as the runtime would get it typed: `/help` → `!help`,

@@ -77,7 +77,13 @@ pub enum Error {
     },
     /// Discord (or serenity) failed.
     #[error("discord: {0}")]
-    Discord(#[from] serenity::Error),
+    Discord(Box<serenity::Error>),
+}
+
+impl From<serenity::Error> for Error {
+    fn from(e: serenity::Error) -> Error {
+        Error::Discord(Box::new(e))
+    }
 }
 
 /// How long a deferred slash command waits for the runtime's reply to be routed to it.
@@ -182,12 +188,12 @@ struct Handler {
 fn commands() -> Vec<CreateCommand> {
     convert::COMMANDS
         .iter()
-        .map(|(name, description, option)| {
-            let mut c = CreateCommand::new(*name).description(*description);
-            if let Some((oname, odesc, required)) = option {
+        .map(|spec| {
+            let mut c = CreateCommand::new(spec.name).description(spec.description);
+            if let Some(o) = spec.option {
                 c = c.add_option(
-                    CreateCommandOption::new(CommandOptionType::String, *oname, *odesc)
-                        .required(*required),
+                    CreateCommandOption::new(CommandOptionType::String, o.name, o.description)
+                        .required(o.required),
                 );
             }
             c
