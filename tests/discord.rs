@@ -498,7 +498,7 @@ fn start_bot(base: &str, data: &std::path::Path) -> Bot {
     Bot { child, log }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn discord_transcripts_against_a_stand_in() {
     let standin = StandIn::start().await;
     let data = tempfile::tempdir().expect("tmp");
@@ -783,4 +783,64 @@ async fn discord_transcripts_against_a_stand_in() {
         assert!(!log.contains(secret), "the log holds `{secret}`:\n{log}");
     }
     drop(bot);
+}
+
+/// Runs `waymark run --adapter discord` with this config text and no token; returns (exit code,
+/// stderr).
+fn run_with_config(yaml: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = tempfile::tempdir().expect("tmp");
+    let config = data.path().join("waymark.yaml");
+    std::fs::write(&config, yaml).expect("write config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_waymark"));
+    cmd.args(["run", "--adapter", "discord", "--data"])
+        .arg(data.path())
+        .arg("--config")
+        .arg(&config)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("WAYMARK_DISCORD_API_BASE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run waymark");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn discord_config_errors_name_their_key() {
+    let (code, err) = run_with_config(
+        "adapters:\n  discord:\n    application_id: 1\n    tokn_env: X\n",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("adapters.discord"), "{err}");
+    assert!(err.contains("tokn_env"), "{err}");
+
+    let (code, err) = run_with_config(
+        "adapters:\n  discord:\n    application_id: 1\n    token_env: MY_BOT_TOKEN\n",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("adapters.discord.token_env"), "{err}");
+    assert!(
+        err.contains("MY_BOT_TOKEN"),
+        "names the variable to set: {err}"
+    );
+
+    let (code, err) = run_with_config(
+        "moderators:\n  rooms:\n    - {platform: discord, conversation: general}\nadapters:\n  discord:\n    application_id: 1\n",
+        &[("DISCORD_TOKEN", "t")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("moderators.rooms"), "{err}");
+
+    let (code, err) = run_with_config("retention_days: 30\n", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("adapters.discord"),
+        "says what is missing: {err}"
+    );
 }

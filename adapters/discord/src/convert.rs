@@ -260,34 +260,6 @@ pub fn channel_permissions(
     perms
 }
 
-/// Escapes Discord Markdown (and mention syntax) in user-provided text, so that it shows as typed.
-pub fn escape_markdown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '*'
-                | '_'
-                | '~'
-                | '`'
-                | '|'
-                | '>'
-                | '#'
-                | '-'
-                | '['
-                | ']'
-                | '('
-                | ')'
-                | '<'
-                | '@'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Discord's limit on a message's content.
 pub const MAX_CONTENT: usize = 2000;
 
