@@ -287,17 +287,27 @@ fn run_bot(
     use waymark::runtime::{Clock, Runtime, deliver};
 
     let mut config = load_config(config.as_deref())?;
+    #[cfg(feature = "discord")]
+    let mut discord_enabled = false;
     for name in &adapters {
         match name.as_str() {
             "stdio" => config.adapters.stdio.enabled = true,
+            #[cfg(feature = "discord")]
+            "discord" => discord_enabled = true,
             other => anyhow::bail!(
-                "--adapter: `{other}` is not an adapter in this build (available: stdio)"
+                "--adapter: `{other}` is not an adapter in this build (available: {})",
+                available_adapters()
             ),
         }
     }
+    #[cfg(feature = "discord")]
+    let discord = discord_settings(&config, discord_enabled)?;
+    #[cfg(not(feature = "discord"))]
+    let discord: Option<()> = None;
     anyhow::ensure!(
-        config.adapters.stdio.enabled,
-        "no adapter is enabled: pass --adapter stdio or set adapters.stdio.enabled in the config"
+        config.adapters.stdio.enabled || discord.is_some(),
+        "no adapter is enabled: pass --adapter {} or enable one in the config",
+        available_adapters().replace(", ", "|")
     );
     if let Some(dir) = data {
         config.data_dir = dir;
@@ -314,6 +324,7 @@ fn run_bot(
         .into_iter()
         .map(|r| (r.platform, r.conversation))
         .collect();
+    let runtime_stdio_enabled = config.adapters.stdio.enabled;
     let mut runtime = Runtime::new(
         engine,
         store,
@@ -323,26 +334,51 @@ fn run_bot(
         Arc::clone(&wake),
     );
 
+    let stdio_enabled = runtime_stdio_enabled;
+    let adapter_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed_flag = Arc::clone(&adapter_failed);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = rt.block_on(async move {
         let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
-        let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
-        let out: waymark_stdio::Output = Arc::new(std::sync::Mutex::new(std::io::stdout()));
-        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        tokio::spawn(waymark_stdio::read_events(
-            stdin,
-            events_tx.clone(),
-            Arc::clone(&out),
-        ));
-        tokio::spawn(waymark_stdio::write_actions(jobs_rx, out));
+        let _ = &failed_flag; // set by adapters that can fail on their own (Discord)
+        let mut handles = Vec::new();
+        if stdio_enabled {
+            let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
+            let out: waymark_stdio::Output = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            tokio::spawn(waymark_stdio::read_events(
+                stdin,
+                events_tx.clone(),
+                Arc::clone(&out),
+            ));
+            tokio::spawn(waymark_stdio::write_actions(jobs_rx, out));
+            handles.push(deliver::AdapterHandle {
+                platform: waymark_stdio::PLATFORM.into(),
+                capabilities: waymark_stdio::CAPABILITIES,
+                jobs: jobs_tx,
+            });
+        }
+        #[cfg(feature = "discord")]
+        if let Some(settings) = discord {
+            let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
+            let events = events_tx.clone();
+            let failed = Arc::clone(&failed_flag);
+            tokio::spawn(async move {
+                if let Err(e) = waymark_discord::run(settings, events.clone(), jobs_rx).await {
+                    tracing::error!(error = %e, "the Discord adapter stopped");
+                    failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                let _ = events.send(waymark_port::Event::Shutdown).await;
+            });
+            handles.push(deliver::AdapterHandle {
+                platform: waymark_discord::PLATFORM.into(),
+                capabilities: waymark_discord::CAPABILITIES,
+                jobs: jobs_tx,
+            });
+        }
         tokio::spawn(shutdown_on_signal(events_tx));
-        let handles = vec![deliver::AdapterHandle {
-            platform: waymark_stdio::PLATFORM.into(),
-            capabilities: waymark_stdio::CAPABILITIES,
-            jobs: jobs_tx,
-        }];
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let delivery = tokio::spawn(deliver::run(
             rooms,
@@ -379,6 +415,10 @@ fn run_bot(
     });
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     result?;
+    anyhow::ensure!(
+        !adapter_failed.load(std::sync::atomic::Ordering::SeqCst),
+        "an adapter stopped with an error (see the log above)"
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -399,6 +439,46 @@ async fn handle_with_retry(runtime: &mut waymark::runtime::Runtime, event: wayma
             }
         }
     }
+}
+
+/// The adapters in this build, for messages.
+fn available_adapters() -> String {
+    let mut names = vec!["stdio"];
+    if cfg!(feature = "discord") {
+        names.push("discord");
+    }
+    names.join(", ")
+}
+
+/// The Discord adapter's settings, when `--adapter discord` or the config enables it.
+#[cfg(feature = "discord")]
+fn discord_settings(
+    config: &waymark::config::Config,
+    forced: bool,
+) -> Result<Option<waymark_discord::Settings>> {
+    let parsed = match &config.adapters.discord {
+        Some(value) => Some(waymark_discord::DiscordConfig::from_value(value.clone())?),
+        None => None,
+    };
+    let Some(parsed) = parsed.filter(|c| forced || c.enabled) else {
+        anyhow::ensure!(
+            !forced,
+            "--adapter discord needs an `adapters.discord` section in the config (at least application_id)"
+        );
+        return Ok(None);
+    };
+    let rooms: Vec<String> = config
+        .moderators
+        .rooms
+        .iter()
+        .filter(|r| r.platform == waymark_discord::PLATFORM)
+        .map(|r| r.conversation.clone())
+        .collect();
+    Ok(Some(waymark_discord::Settings::resolve(
+        &parsed,
+        &rooms,
+        |name| std::env::var(name).ok(),
+    )?))
 }
 
 /// Turns SIGINT and SIGTERM into a graceful shutdown.
