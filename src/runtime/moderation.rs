@@ -263,7 +263,8 @@ pub(super) fn reminder_text(engine: &Engine, country: Option<&str>) -> String {
     format!("{}\n\n{block}", k.replies().reminder.trim())
 }
 
-/// Escapes Markdown and HTML in user text, and defuses mass mentions.
+/// Escapes Markdown (so that user text can never become markup or HTML when rendered) and
+/// defuses mass mentions. `&` is left alone: Markdown renderers escape it themselves.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -273,7 +274,6 @@ pub fn escape(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '&' => out.push_str("&amp;"),
             c if c.is_control() && c != '\n' => out.push(' '),
             c => out.push(c),
         }
