@@ -113,14 +113,19 @@ impl SimilarExamples {
         if terms.len() < 3 {
             return None;
         }
-        let mut dot: HashMap<usize, f32> = HashMap::new();
+        // Dense accumulator: one slot per example, and the list of slots touched.
+        let mut dot = vec![0.0f32; self.examples.len()];
+        let mut touched: Vec<usize> = Vec::new();
         let mut query_norm = 0.0;
         for t in terms {
             let Some(w) = self.idf.get(t) else { continue };
             query_norm += w * w;
             if let Some(list) = self.postings.get(t) {
                 for &(i, dw) in list {
-                    *dot.entry(i).or_default() += w * dw;
+                    if dot[i] == 0.0 {
+                        touched.push(i);
+                    }
+                    dot[i] += w * dw;
                 }
             }
         }
@@ -130,12 +135,12 @@ impl SimilarExamples {
         if query_norm == 0.0 {
             return None;
         }
-        let mut scored: Vec<(usize, f32)> = dot
+        let mut scored: Vec<(usize, f32)> = touched
             .into_iter()
-            .map(|(i, d)| {
+            .map(|i| {
                 (
                     i,
-                    d / (query_norm * self.examples[i].norm.max(f32::EPSILON)),
+                    dot[i] / (query_norm * self.examples[i].norm.max(f32::EPSILON)),
                 )
             })
             .collect();
