@@ -604,3 +604,90 @@ fn a_bad_config_names_the_key_and_bad_lines_get_error_lines() {
         "a direct message always does"
     );
 }
+
+#[test]
+fn sigterm_is_a_graceful_shutdown() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut bot = Bot::start(data.path());
+    bot.say("dm-u1", "direct", "u1", DISCLOSURE);
+    bot.expect("case", is_case("opened"));
+    let pid = bot.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = bot.child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the bot did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "SIGTERM ends the bot cleanly: {status:?}");
+}
+
+#[test]
+fn notices_go_to_each_moderators_room_on_its_own_platform() {
+    let data = tempfile::tempdir().expect("tmp");
+    let config = data.path().join("waymark.yaml");
+    std::fs::write(
+        &config,
+        "moderators:\n  rooms:\n    - {platform: stdio, conversation: mods-here}\n    - {platform: matrix, conversation: \"!mods:example.org\"}\n",
+    )
+    .expect("write config");
+    let mut bot = Bot::start_with(&data.path().join("store"), &[], Some(&config));
+    bot.say("dm-u1", "direct", "u1", DISCLOSURE);
+    bot.expect("notice in the stdio moderators' room", |v| {
+        sent_to("mods-here")(v) && text(v).contains("New case")
+    });
+    let all = bot.finish();
+    assert!(
+        !all.iter().any(|v| v["conversation"] == "!mods:example.org"),
+        "a notice for another platform's room is never written to stdio: {all:?}"
+    );
+}
+
+#[test]
+fn logs_hold_no_message_text_and_no_user_ids() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args(["run", "--adapter", "stdio", "--data"])
+        .arg(data.path())
+        .env("WAYMARK_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(
+            stdin,
+            "{}",
+            json!({"type": "message", "conversation": "dm-x", "kind": "direct", "sender": {"id": "sam-private-id"},
+                "text": "my stepdad comes in my room at night and touches me"})
+        )
+        .expect("write");
+        writeln!(
+            stdin,
+            "{}",
+            json!({"type": "message", "conversation": "moderators", "kind": "moderators",
+                "sender": {"id": "mod-private-id", "moderator": true}, "text": "!cases"})
+        )
+        .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("opened case"),
+        "the log says what happened: {log}"
+    );
+    for secret in ["stepdad", "touches", "sam-private-id", "mod-private-id"] {
+        assert!(
+            !log.contains(secret),
+            "the log must not contain {secret:?}: {log}"
+        );
+    }
+}
