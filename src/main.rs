@@ -362,6 +362,7 @@ fn run_bot(
         }
         #[cfg(feature = "discord")]
         if let Some(settings) = discord {
+            let capabilities = waymark_discord::capabilities(&settings);
             let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
             let events = events_tx.clone();
             let failed = Arc::clone(&failed_flag);
@@ -374,7 +375,7 @@ fn run_bot(
             });
             handles.push(deliver::AdapterHandle {
                 platform: waymark_discord::PLATFORM.into(),
-                capabilities: waymark_discord::CAPABILITIES,
+                capabilities,
                 jobs: jobs_tx,
             });
         }

@@ -283,6 +283,7 @@ fn route(
             (200, json!(commands))
         }
         ("POST", ["interactions", _, _, "callback"]) => (204, Value::Null),
+        ("DELETE", ["channels", _, "messages", _]) => (204, Value::Null),
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) | ("POST", ["webhooks", _, _]) => (
             200,
             message_json(
@@ -451,7 +452,7 @@ fn start_bot(base: &str, data: &std::path::Path) -> Bot {
         &config,
         format!(
             "moderators:\n  rooms:\n    - {{platform: discord, conversation: \"{MODS}\"}}\n\
-             adapters:\n  discord:\n    application_id: \"{APP}\"\n    moderator_roles: [\"{MOD_ROLE}\"]\n    guilds: [\"{GUILD}\"]\n"
+             adapters:\n  discord:\n    application_id: \"{APP}\"\n    moderator_roles: [\"{MOD_ROLE}\"]\n    guilds: [\"{GUILD}\"]\n    delete_disclosures: true\n"
         ),
     )
     .expect("write config");
@@ -589,7 +590,7 @@ async fn discord_transcripts_against_a_stand_in() {
 
     // 2. A disclosure in a channel: the full reply by DM, a neutral note in the channel, a case in
     // the moderators' channel.
-    standin.say(GENERAL, true, SAM, &[], DISCLOSURE);
+    let disclosure = standin.say(GENERAL, true, SAM, &[], DISCLOSURE);
     let mut t2 = taken;
     let opened = standin
         .expect(&mut t2, "a DM opened", |r| {
@@ -613,8 +614,17 @@ async fn discord_transcripts_against_a_stand_in() {
         private.body
     );
     let mut t4 = taken;
+    // The note answers the disclosing message (a split answer to the mention above may still be
+    // arriving in the same channel).
     let note = standin
-        .expect(&mut t4, "the room note", posted_to(GENERAL))
+        .expect(
+            &mut t4,
+            "the room note, as a reply to the disclosure",
+            |r| {
+                posted_to(GENERAL)(r)
+                    && r.body["message_reference"]["message_id"] == json!(disclosure.to_string())
+            },
+        )
         .await;
     for word in ["nudes", "pay", "post", "200"] {
         assert!(
@@ -633,7 +643,16 @@ async fn discord_transcripts_against_a_stand_in() {
         .unwrap_or_else(|| panic!("a case id in {}", case.body))
         .to_string();
     assert_eq!(case.body["allowed_mentions"]["parse"], json!([]));
-    taken = t2.max(t3).max(t4).max(t5);
+    // With `delete_disclosures: true`, the disclosing message is removed from the channel, after
+    // the moderators have the case.
+    let mut t6 = t5;
+    standin
+        .expect(&mut t6, "the disclosure deleted", |r| {
+            r.method == "DELETE"
+                && r.path == format!("/api/v10/channels/{GENERAL}/messages/{disclosure}")
+        })
+        .await;
+    taken = t2.max(t3).max(t4).max(t6);
 
     // 3. A moderator (by role) claims it and replies; the reply is relayed to the user by DM.
     standin.say(MODS, true, ALEX, &[MOD_ROLE], &format!("!claim {case_id}"));
@@ -730,6 +749,35 @@ async fn discord_transcripts_against_a_stand_in() {
     );
     assert_eq!(edited.body["allowed_mentions"]["parse"], json!([]));
 
+    // 5b. A disclosure through `/ask`: the full reply by DM; the deferred response (seen only by
+    // the asker) becomes the neutral note; nothing is deleted, since nothing was shown.
+    let asked = standin.slash(
+        "ask",
+        json!([{"name": "question", "type": 3, "value": DISCLOSURE}]),
+        SAM,
+    );
+    let mut t7 = taken;
+    standin
+        .expect(&mut t7, "the private reply to /ask", |r| {
+            posted_to(SAM_DM)(r) && content(r).contains("not your fault")
+        })
+        .await;
+    let mut t8 = taken;
+    let ephemeral_note = standin
+        .expect(&mut t8, "the note as the deferred response", |r| {
+            r.method == "PATCH"
+                && r.path == format!("/api/v10/webhooks/{APP}/token-{asked}/messages/@original")
+        })
+        .await;
+    for word in ["nudes", "pay", "200", "not your fault"] {
+        assert!(
+            !content(&ephemeral_note).contains(word),
+            "{}",
+            ephemeral_note.body
+        );
+    }
+    taken = t7.max(t8);
+
     // 6. A disclosure from someone whose DMs are closed: a minimal note in the channel.
     standin.say(GENERAL, true, CLOSED, &[], DISCLOSURE);
     let closed_note = standin
@@ -748,6 +796,15 @@ async fn discord_transcripts_against_a_stand_in() {
         closed_note.body["allowed_mentions"]["parse"],
         json!([]),
         "the note does not ping"
+    );
+
+    assert!(
+        standin
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .all(|r| !r.path.contains(&asked.to_string())),
+        "a slash command has no message to delete"
     );
 
     // Every message the bot sent allowed no mentions; heartbeats were acknowledged; the log says

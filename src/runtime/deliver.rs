@@ -51,6 +51,8 @@ pub async fn run(
     // The connection is used only between awaits; the mutex makes that visible to the compiler.
     let store = Mutex::new(store);
     loop {
+        // Seen before the pass, so that a shutdown during it still gets one more, final pass.
+        let stopping = *shutdown.borrow();
         pass(
             &moderator_rooms,
             &store,
@@ -61,17 +63,7 @@ pub async fn run(
             &mut warned,
         )
         .await;
-        if *shutdown.borrow() {
-            pass(
-                &moderator_rooms,
-                &store,
-                &adapters,
-                &clock,
-                &mut delivered,
-                limit,
-                &mut warned,
-            )
-            .await;
+        if stopping {
             return;
         }
         tokio::select! {
@@ -177,7 +169,7 @@ fn marks_early(
         Action::Send { conversation, .. } => !moderator_rooms
             .iter()
             .any(|(p, c)| *p == item.platform && *c == conversation.0),
-        Action::Case(_) => false,
+        Action::Case(_) | Action::Delete { .. } => false,
     };
     if !to_user {
         return false;
@@ -204,6 +196,7 @@ enum Outcome {
 
 async fn deliver(item: &OutboxItem, adapters: &[AdapterHandle]) -> Outcome {
     let is_event = matches!(item.action, Action::Case(_));
+    let is_delete = matches!(item.action, Action::Delete { .. });
     let targets: Vec<&AdapterHandle> = adapters
         .iter()
         .filter(|a| {
@@ -221,6 +214,10 @@ async fn deliver(item: &OutboxItem, adapters: &[AdapterHandle]) -> Outcome {
         } else {
             Outcome::NoAdapter
         };
+    }
+    if is_delete && targets.iter().all(|a| !a.capabilities.delete_messages) {
+        // This adapter is not set to delete disclosing messages: nothing to do.
+        return Outcome::Delivered;
     }
     for adapter in targets {
         let (ack, confirmed) = oneshot::channel();
@@ -250,4 +247,67 @@ async fn deliver(item: &OutboxItem, adapters: &[AdapterHandle]) -> Outcome {
         }
     }
     Outcome::Delivered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waymark_port::{ConversationId, MessageId};
+
+    type Jobs = mpsc::Receiver<(Delivery, oneshot::Sender<Result<(), String>>)>;
+
+    fn handle(deletes: bool) -> (AdapterHandle, Jobs) {
+        let (jobs, rx) = mpsc::channel(4);
+        let capabilities = Capabilities {
+            delete_messages: deletes,
+            idempotent_sends: true,
+            ..Capabilities::default()
+        };
+        let handle = AdapterHandle {
+            platform: "discord".into(),
+            capabilities,
+            jobs,
+        };
+        (handle, rx)
+    }
+
+    fn delete_item() -> OutboxItem {
+        OutboxItem {
+            id: 1,
+            key: "wm-k".into(),
+            platform: "discord".into(),
+            action: Action::Delete {
+                conversation: ConversationId("c".into()),
+                message: MessageId("m".into()),
+            },
+            attempts: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delete_reaches_only_an_adapter_set_to_delete() {
+        let (off, mut off_jobs) = handle(false);
+        assert!(matches!(
+            deliver(&delete_item(), &[off]).await,
+            Outcome::Delivered
+        ));
+        assert!(
+            off_jobs.try_recv().is_err(),
+            "handed to an adapter set not to delete"
+        );
+
+        let (on, mut on_jobs) = handle(true);
+        let confirm = tokio::spawn(async move {
+            let (delivery, ack) = on_jobs.recv().await.expect("handed over");
+            let _ = ack.send(Err("Discord is down".into()));
+            delivery
+        });
+        let outcome = deliver(&delete_item(), &[on]).await;
+        let delivery = confirm.await.expect("join");
+        assert_eq!(delivery.action, delete_item().action);
+        assert!(
+            matches!(outcome, Outcome::Failed(_)),
+            "a failed delete is retried"
+        );
+    }
 }

@@ -408,7 +408,9 @@ impl Runtime {
                 m.platform.0.clone(),
                 Action::Send {
                     conversation: m.conversation.clone(),
-                    reply_to: None,
+                    // Points at the message, so the adapter answers the right one (a Discord
+                    // slash command's note stays visible only to its asker).
+                    reply_to: m.message_id.clone(),
                     thread: m.thread.clone(),
                     text: self
                         .engine
@@ -423,6 +425,19 @@ impl Runtime {
         } else {
             notices.push(self.reply_in_place(m, d.reply.clone()));
         }
+        // A disclosure in a shared room is removed where the adapter is set to (Discord
+        // `delete_disclosures`), after the moderators have been told; a request for a person stays.
+        let delete: Option<Notice> = match (&m.message_id, d.risk) {
+            (Some(message), Some(_)) if private => Some((
+                m.platform.0.clone(),
+                Action::Delete {
+                    conversation: m.conversation.clone(),
+                    message: message.clone(),
+                },
+                None,
+            )),
+            _ => None,
+        };
         let (category, severity) = match d.risk {
             Some(r) => (
                 r.category.as_str().to_string(),
@@ -454,6 +469,7 @@ impl Runtime {
                     e.severity = Some(severity.clone());
                 }
                 notices.extend(about_user(room_notices(&rooms, &text), &user_ref));
+                notices.extend(delete);
                 let action = store::CaseAction::Escalate {
                     category: category.clone(),
                     severity: severity.clone(),
@@ -469,6 +485,7 @@ impl Runtime {
                 );
                 notices.push(case_event("noted", &existing.id, None, None));
                 notices.extend(about_user(room_notices(&rooms, &text), &user_ref));
+                notices.extend(delete);
                 let note = store::CaseAction::Note(format!("user wrote again: {}", m.text));
                 self.store
                     .apply(&existing.id, note, "user", now, &notices)?;
@@ -487,6 +504,7 @@ impl Runtime {
             room_notices(&self.config.moderator_rooms(), &announce),
             &user_ref,
         ));
+        notices.extend(delete);
         let new = NewCase {
             platform: m.platform.0.clone(),
             conversation: m.conversation.0.clone(),

@@ -758,6 +758,7 @@ fn with_case_id(notices: &[Notice], id: &str) -> Vec<Notice> {
                     e.case = e.case.replace("{case}", id);
                     Action::Case(e)
                 }
+                delete @ Action::Delete { .. } => delete,
             };
             (platform.clone(), action, user.clone())
         })

@@ -33,8 +33,8 @@ pub struct DiscordConfig {
     /// them (instantly) instead of globally.
     #[serde(default)]
     pub guilds: Vec<GuildId>,
-    /// Delete a disclosing message from a public channel. Not supported yet: the runtime does not
-    /// yet tell the adapter which message was the disclosure, so `true` is rejected.
+    /// Delete a message that disclosed a risk from a guild channel, once the user has been answered
+    /// privately and the moderators told (default off). Needs Manage Messages in those channels.
     #[serde(default)]
     pub delete_disclosures: bool,
     /// Where the REST API and the gateway URL come from (a stand-in for Discord); the environment
@@ -63,14 +63,6 @@ impl DiscordConfig {
                 message: e.inner().to_string(),
             }
         })?;
-        if config.delete_disclosures {
-            return Err(Error::Config {
-                key: "adapters.discord.delete_disclosures".into(),
-                message: "not supported in this build yet (the runtime does not yet mark which \
-                          message was a disclosure)"
-                    .into(),
-            });
-        }
         if config.token_env.as_deref().is_some_and(str::is_empty) {
             return Err(Error::Config {
                 key: "adapters.discord.token_env".into(),
@@ -95,6 +87,8 @@ pub struct Settings {
     pub moderator_roles: Vec<RoleId>,
     /// The guild allowlist (empty: every guild).
     pub guilds: Vec<GuildId>,
+    /// Whether disclosing messages are deleted from guild channels.
+    pub delete_disclosures: bool,
     /// A stand-in's base URL, if any.
     pub api_base: Option<String>,
 }
@@ -107,6 +101,7 @@ impl std::fmt::Debug for Settings {
             .field("moderator_channels", &self.moderator_channels)
             .field("moderator_roles", &self.moderator_roles)
             .field("guilds", &self.guilds)
+            .field("delete_disclosures", &self.delete_disclosures)
             .field("api_base", &self.api_base)
             .finish()
     }
@@ -179,6 +174,7 @@ impl Settings {
             moderator_channels,
             moderator_roles: config.moderator_roles.clone(),
             guilds: config.guilds.clone(),
+            delete_disclosures: config.delete_disclosures,
             api_base,
         })
     }
@@ -208,9 +204,17 @@ mod tests {
         let e = DiscordConfig::from_value(json!({"application_id": 1, "guilds": ["abc"]}))
             .expect_err("bad id");
         assert!(e.to_string().contains("adapters.discord.guilds"), "{e}");
-        let e = DiscordConfig::from_value(json!({"application_id": 1, "delete_disclosures": true}))
-            .expect_err("not yet");
-        assert!(e.to_string().contains("delete_disclosures"), "{e}");
+        let c = DiscordConfig::from_value(json!({"application_id": 1, "delete_disclosures": true}))
+            .expect("delete_disclosures is a setting");
+        assert!(c.delete_disclosures);
+        let e =
+            DiscordConfig::from_value(json!({"application_id": 1, "delete_disclosures": "yes"}))
+                .expect_err("not a boolean");
+        assert!(
+            e.to_string()
+                .contains("adapters.discord.delete_disclosures"),
+            "{e}"
+        );
     }
 
     #[test]

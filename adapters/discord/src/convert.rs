@@ -306,6 +306,12 @@ pub fn is_dm_closed(err: &serenity::Error) -> bool {
     discord_code(err) == Some(50007)
 }
 
+/// Whether deleting a message failed for good: Discord's 10008 "Unknown Message" (already gone),
+/// 10003 "Unknown Channel" or 50013 "Missing Permissions" (no Manage Messages).
+pub fn is_gone_or_forbidden(err: &serenity::Error) -> bool {
+    matches!(discord_code(err), Some(10003 | 10008 | 50013))
+}
+
 /// Discord's JSON error code of a failed request, if any.
 pub fn discord_code(err: &serenity::Error) -> Option<isize> {
     match err {

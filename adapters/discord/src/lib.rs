@@ -40,15 +40,18 @@ use convert::INTERACTION_PREFIX;
 /// The platform name of this adapter.
 pub const PLATFORM: &str = "discord";
 
-/// What the Discord adapter can do.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    direct_messages: true,
-    ephemeral_replies: true,
-    threads: true,
-    delete_messages: false,
-    case_events: false,
-    idempotent_sends: true,
-};
+/// What the Discord adapter does with these settings: it deletes disclosing messages only when
+/// `delete_disclosures` is on.
+pub fn capabilities(settings: &Settings) -> Capabilities {
+    Capabilities {
+        direct_messages: true,
+        ephemeral_replies: true,
+        threads: true,
+        delete_messages: settings.delete_disclosures,
+        case_events: false,
+        idempotent_sends: true,
+    }
+}
 
 /// The gateway intents the adapter asks for. `MESSAGE_CONTENT` is privileged: enable "Message
 /// Content Intent" for the bot in the Developer Portal.
@@ -362,6 +365,27 @@ fn parse_id(s: &str) -> Result<u64, String> {
 async fn carry_out(http: &Http, state: &SharedState, delivery: &Delivery) -> Result<(), String> {
     match &delivery.action {
         Action::Case(_) => Ok(()),
+        Action::Delete {
+            conversation,
+            message,
+        } => {
+            if message.0.starts_with(INTERACTION_PREFIX) {
+                // A slash command's text was never shown in the channel: nothing to remove.
+                return Ok(());
+            }
+            let channel = ChannelId::new(parse_id(&conversation.0)?);
+            let message = DiscordMessageId::new(parse_id(&message.0)?);
+            match channel.delete_message(http, message).await {
+                Ok(()) => Ok(()),
+                Err(e) if convert::is_gone_or_forbidden(&e) => {
+                    // Already deleted (10008), or the bot lacks Manage Messages (50013): retrying
+                    // cannot help, and the user and the moderators have been reached already.
+                    warn!(error = %e, "could not delete a disclosing message");
+                    Ok(())
+                }
+                Err(e) => Err(format!("deleting a message failed: {e}")),
+            }
+        }
         Action::Send {
             conversation,
             reply_to,
@@ -377,9 +401,6 @@ async fn carry_out(http: &Http, state: &SharedState, delivery: &Delivery) -> Res
                 }
                 // The interaction is gone (restart, expiry): answer in the channel instead.
                 return send_to_channel(http, channel, None, &delivery.key, text).await;
-            }
-            if reply_to.is_none() && answer_pending_in(http, state, channel, text).await? {
-                return Ok(());
             }
             let reference = match reply_to {
                 Some(id) => Some(DiscordMessageId::new(parse_id(&id.0)?)),
@@ -512,34 +533,4 @@ async fn answer_interaction(
         }
     }
     Ok(true)
-}
-
-/// A message into a channel with no `reply_to` (the runtime's neutral room note after a disclosure
-/// made with `/ask`) goes to a slash command still waiting there, so that it stays ephemeral.
-async fn answer_pending_in(
-    http: &Http,
-    state: &SharedState,
-    channel: ChannelId,
-    text: &str,
-) -> Result<bool, String> {
-    let id = {
-        let s = lock(state);
-        if s.ctx.moderator_channels.contains(&channel) {
-            return Ok(false);
-        }
-        s.pending
-            .iter()
-            .filter(|(_, p)| {
-                !p.answered
-                    && p.interaction.channel_id == channel
-                    && p.interaction.guild_id.is_some()
-                    && p.at.elapsed() < Duration::from_secs(60)
-            })
-            .max_by_key(|(_, p)| p.at)
-            .map(|(id, _)| id.clone())
-    };
-    match id {
-        Some(id) => answer_interaction(http, state, &id, text).await,
-        None => Ok(false),
-    }
 }

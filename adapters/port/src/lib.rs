@@ -91,6 +91,15 @@ pub enum Action {
     },
     /// A case changed. Only adapters that show case events (stdio) act on it.
     Case(CaseEvent),
+    /// Remove a message that disclosed a risk in a shared conversation, so that others stop
+    /// reading it. Handed only to adapters whose [`Capabilities::delete_messages`] is on (Discord
+    /// with `delete_disclosures: true`); the runtime counts it as done for all others.
+    Delete {
+        /// The conversation the message is in.
+        conversation: ConversationId,
+        /// The message.
+        message: MessageId,
+    },
 }
 
 /// A change to a moderator case.
@@ -144,7 +153,8 @@ pub struct Capabilities {
     pub ephemeral_replies: bool,
     /// The adapter supports threads.
     pub threads: bool,
-    /// The adapter can delete a message from a shared room.
+    /// The adapter deletes disclosing messages from shared rooms ([`Action::Delete`]): it can,
+    /// and its configuration asks it to.
     pub delete_messages: bool,
     /// The adapter shows case events (the stdio adapter does; chat platforms do not).
     pub case_events: bool,

@@ -129,9 +129,10 @@ pub fn parse_line(line: &[u8]) -> Result<Event, String> {
     }
 }
 
-/// The JSON line for an action.
-pub fn action_line(action: &Action) -> Value {
-    match action {
+/// The JSON line for an action; `None` for an action this adapter does not carry out (it never
+/// deletes messages, so the runtime never hands it a [`Action::Delete`]).
+pub fn action_line(action: &Action) -> Option<Value> {
+    let line = match action {
         Action::Send {
             conversation,
             reply_to,
@@ -164,7 +165,9 @@ pub fn action_line(action: &Action) -> Value {
             }
             v
         }
-    }
+        Action::Delete { .. } => return None,
+    };
+    Some(line)
 }
 
 fn write_line(out: &Output, value: &Value) -> std::io::Result<()> {
@@ -223,7 +226,10 @@ pub async fn read_events<R: AsyncBufRead + Unpin>(
 /// Carries out deliveries: one JSON line each, flushed, then confirmed.
 pub async fn write_actions(mut jobs: mpsc::Receiver<Job>, out: Output) {
     while let Some((delivery, ack)) = jobs.recv().await {
-        let result = write_line(&out, &action_line(&delivery.action)).map_err(|e| e.to_string());
+        let result = match action_line(&delivery.action) {
+            Some(line) => write_line(&out, &line).map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
         let _ = ack.send(result);
     }
 }
@@ -290,7 +296,7 @@ mod tests {
         };
         assert_eq!(
             action_line(&a),
-            json!({"type":"send","conversation":"r","reply_to":"m1","text":"t"})
+            Some(json!({"type":"send","conversation":"r","reply_to":"m1","text":"t"}))
         );
         let c = Action::Case(waymark_port::CaseEvent {
             event: "opened".into(),
@@ -301,7 +307,18 @@ mod tests {
         });
         assert_eq!(
             action_line(&c),
-            json!({"type":"case","event":"opened","case":"C-1","category":"sextortion","severity":"high"})
+            Some(
+                json!({"type":"case","event":"opened","case":"C-1","category":"sextortion","severity":"high"})
+            )
+        );
+        let d = Action::Delete {
+            conversation: ConversationId("r".into()),
+            message: MessageId("m1".into()),
+        };
+        assert_eq!(
+            action_line(&d),
+            None,
+            "stdio has no delete line in the spec"
         );
     }
 }
