@@ -263,18 +263,17 @@ impl KnowledgeIndex {
             .unwrap_or(0)
     }
 
-    /// Searches normalised text, restricted to the given audiences (all when empty).
-    /// Returns entries best first, at most `limit`.
-    pub fn search(&self, normalized: &str, audiences: &[Audience], limit: usize) -> Vec<Hit> {
-        let terms = self.terms(normalized);
+    /// Searches for a text's analysed [`terms`](Self::terms), restricted to the given audiences
+    /// (all when empty). Returns entries best first, at most `limit`.
+    pub fn search(&self, terms: &[String], audiences: &[Audience], limit: usize) -> Vec<Hit> {
         if terms.is_empty() {
             return Vec::new();
         }
-        let hits = self.run(&terms, audiences, limit, false);
+        let hits = self.run(terms, audiences, limit, false);
         if !hits.is_empty() {
             return hits;
         }
-        self.run(&terms, audiences, limit, true)
+        self.run(terms, audiences, limit, true)
     }
 
     fn run(&self, terms: &[String], audiences: &[Audience], limit: usize, fuzzy: bool) -> Vec<Hit> {

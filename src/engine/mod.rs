@@ -261,12 +261,15 @@ impl Engine {
             normalized,
         };
 
+        // The message's words as the index and the example net see them, analysed once.
+        let terms = self.index.terms(&d.normalized);
+
         // 1. Safety first: the patterns, then the nearest labelled examples.
         let sentences = sentences(text);
         let mut hits = self.safety.hits_in(&d.normalized, &sentences);
         if hits.is_empty()
             && self.options.similar_examples
-            && let Some(similar) = self.similar.classify(&self.index.terms(&d.normalized))
+            && let Some(similar) = self.similar.classify(&terms)
         {
             hits.push(crate::safety::Hit {
                 category: similar.category,
@@ -296,7 +299,7 @@ impl Engine {
                 severity,
             });
             d.escalate = true;
-            self.risk_reply(&mut d);
+            self.risk_reply(&mut d, &terms);
             return d;
         }
 
@@ -380,8 +383,7 @@ impl Engine {
         }
 
         // 4. Retrieval: a good score, and the entry must know enough of the message's words.
-        let hits = self.search(&d.normalized, audience);
-        let terms = self.index.terms(&d.normalized);
+        let hits = self.search(&terms, audience);
         if let Some(best) = hits.first() {
             let coverage = self.index.coverage(&terms, &best.id);
             let question = rules::QUESTION.is_match(&d.normalized) || text.contains('?');
@@ -418,13 +420,13 @@ impl Engine {
     /// Retrieval for an audience: its own entries first, then everyone's. One search over all
     /// entries; an entry for another audience wins only when it matches clearly better, so a young
     /// person asking about UNICEF's six strategies still gets an answer.
-    fn search(&self, normalized: &str, audience: Audience) -> Vec<crate::index::Hit> {
+    fn search(&self, terms: &[String], audience: Audience) -> Vec<crate::index::Hit> {
         let own: &[Audience] = match audience {
             Audience::YoungPerson => &[Audience::YoungPerson],
             Audience::Practitioner => &[Audience::Practitioner, Audience::YoungPerson],
             Audience::Moderator => &[Audience::Moderator, Audience::Practitioner],
         };
-        let all = self.index.search(normalized, &[], 12);
+        let all = self.index.search(terms, &[], 12);
         let is_own = |id: &str| {
             self.knowledge
                 .entry(id)

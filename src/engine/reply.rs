@@ -7,7 +7,7 @@ use crate::knowledge::{Audience, Confidence, Country, Entry};
 const MAX_RELATED: usize = 2;
 
 impl Engine {
-    pub(super) fn risk_reply(&self, d: &mut Decision) {
+    pub(super) fn risk_reply(&self, d: &mut Decision, terms: &[String]) {
         let Some(risk) = d.risk else { return };
         let audience = d.audience;
         let mut entries: Vec<String> = Vec::new();
@@ -27,7 +27,7 @@ impl Engine {
                 }
             }
         }
-        let retrieved = self.search(&d.normalized, audience);
+        let retrieved = self.search(terms, audience);
         let score = |id: &str| {
             retrieved
                 .iter()
