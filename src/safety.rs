@@ -90,6 +90,48 @@ pub fn expand_terms(pattern: &str, terms: &BTreeMap<String, String>) -> Result<S
     Err("terms nest too deeply (a term that uses itself?)".into())
 }
 
+/// Most parts a combination may have: its pattern lists every order, so it grows factorially.
+pub const MAX_COMBINATION: usize = 3;
+
+/// One pattern that matches when every part matches somewhere in the text, in any order:
+/// `[a, b]` becomes `(?:(?:a).*(?:b)|(?:b).*(?:a))`. Order-free rules generalise where a fixed
+/// order and distance ("pics … unless … money") would miss "he wants money, or my pics go out".
+pub fn any_order(parts: &[String]) -> Result<String, String> {
+    if parts.len() < 2 || parts.len() > MAX_COMBINATION {
+        return Err(format!(
+            "needs 2 to {MAX_COMBINATION} patterns, has {}",
+            parts.len()
+        ));
+    }
+    let mut orders: Vec<Vec<usize>> = vec![vec![]];
+    for _ in 0..parts.len() {
+        orders = orders
+            .into_iter()
+            .flat_map(|order| {
+                (0..parts.len())
+                    .filter(|i| !order.contains(i))
+                    .map(|i| {
+                        let mut next = order.clone();
+                        next.push(i);
+                        next
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    let alternatives: Vec<String> = orders
+        .iter()
+        .map(|order| {
+            order
+                .iter()
+                .map(|&i| format!("(?:{})", parts[i]))
+                .collect::<Vec<_>>()
+                .join(".*")
+        })
+        .collect();
+    Ok(format!("(?:{})", alternatives.join("|")))
+}
+
 impl SafetyRules {
     /// Checks that one pattern compiles.
     pub fn check_pattern(pattern: &str) -> Result<(), regex::Error> {
@@ -123,6 +165,16 @@ impl SafetyRules {
             parts.into_iter().flat_map(|p| p.categories).collect();
         categories.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
         SafetyRules { categories }
+    }
+
+    /// Whether one of a category's `unless` patterns matches normalised text: the nearest-example
+    /// net does not raise a category whose own traps ("dye my hair") are in the message.
+    pub fn cancels(&self, category: RiskCategory, normalized: &str) -> bool {
+        self.categories
+            .iter()
+            .filter(|c| c.category == category)
+            .filter_map(|c| c.unless.as_ref())
+            .any(|u| u.is_match(normalized.as_bytes()))
     }
 
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.
@@ -191,6 +243,26 @@ mod tests {
         assert!(expand_terms("{NOPE}", &terms).is_err_and(|e| e.contains("NOPE")));
         let circular: BTreeMap<String, String> = [("A".to_string(), "{A}".to_string())].into();
         assert!(expand_terms("{A}", &circular).is_err());
+    }
+
+    #[test]
+    fn combinations_match_in_any_order_and_need_every_part() {
+        let parts = vec![r"\bpics?\b".to_string(), r"\bmoney\b".to_string()];
+        let full = any_order(&parts).expect("two parts");
+        let re = regex::Regex::new(&full).expect("compiles");
+        assert!(re.is_match("he has my pics and wants money"));
+        assert!(re.is_match("he wants money or my pics go out"));
+        assert!(!re.is_match("he wants money"));
+        assert!(!re.is_match("nice pics"));
+        let three: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let re = regex::Regex::new(&any_order(&three).expect("three parts")).expect("compiles");
+        for text in ["a b c", "c a b", "b c a", "c b a"] {
+            assert!(re.is_match(text), "{text}");
+        }
+        assert!(!re.is_match("a c"));
+        assert!(any_order(&parts[..1]).is_err());
+        let four: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert!(any_order(&four).is_err());
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl Engine {
         if hits.is_empty()
             && self.options.similar_examples
             && let Some(similar) = self.similar.classify(&terms)
+            && !self.safety.cancels(similar.category, &d.normalized)
         {
             hits.push(crate::safety::Hit {
                 category: similar.category,

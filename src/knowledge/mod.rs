@@ -742,15 +742,43 @@ impl Builder {
         for (path, file) in &safety {
             let mut ok = true;
             let mut lists = (Vec::new(), Vec::new());
-            let all = file
-                .patterns
-                .iter()
-                .map(|p| (false, p))
-                .chain(file.unless.iter().map(|p| (true, p)));
-            for (is_unless, pattern) in all {
+            // Where each compiled pattern was written: patterns, then combinations, then unless.
+            let mut written: Vec<Location> = Vec::new();
+            for pattern in &file.patterns {
                 match crate::safety::expand_terms(&pattern.value, &terms) {
-                    Ok(full) if is_unless => lists.1.push(full),
-                    Ok(full) => lists.0.push(full),
+                    Ok(full) => {
+                        lists.0.push(full);
+                        written.push(pattern.referenced);
+                    }
+                    Err(err) => {
+                        self.error(path, pattern.referenced, err);
+                        ok = false;
+                    }
+                }
+            }
+            for group in &file.combinations {
+                let expanded: std::result::Result<Vec<String>, String> = group
+                    .value
+                    .iter()
+                    .map(|p| crate::safety::expand_terms(p, &terms))
+                    .collect();
+                match expanded.and_then(|parts| crate::safety::any_order(&parts)) {
+                    Ok(full) => {
+                        lists.0.push(full);
+                        written.push(group.referenced);
+                    }
+                    Err(err) => {
+                        self.error(path, group.referenced, format!("combination: {err}"));
+                        ok = false;
+                    }
+                }
+            }
+            for pattern in &file.unless {
+                match crate::safety::expand_terms(&pattern.value, &terms) {
+                    Ok(full) => {
+                        lists.1.push(full);
+                        written.push(pattern.referenced);
+                    }
                     Err(err) => {
                         self.error(path, pattern.referenced, err);
                         ok = false;
@@ -779,16 +807,12 @@ impl Builder {
                 Ok(rules) => rules,
                 Err(set_error) => {
                     let mut located = false;
-                    let sources = file.patterns.iter().chain(&file.unless);
-                    for (pattern, full) in
-                        sources.zip(category.patterns.iter().chain(&category.unless))
+                    for (at, full) in written
+                        .iter()
+                        .zip(category.patterns.iter().chain(&category.unless))
                     {
                         if let Err(err) = SafetyRules::check_pattern(full) {
-                            self.error(
-                                path,
-                                pattern.referenced,
-                                format!("pattern does not compile: {err}"),
-                            );
+                            self.error(path, *at, format!("pattern does not compile: {err}"));
                             located = true;
                         }
                     }

@@ -228,6 +228,9 @@ pub(crate) struct SafetyFile {
     pub entries: PerAudience<Vec<Spanned<String>>>,
     pub reply: PerAudience<String>,
     pub patterns: Vec<Spanned<String>>,
+    /// Groups of two or three patterns that must all match the message, in any order.
+    #[serde(default)]
+    pub combinations: Vec<Spanned<Vec<String>>>,
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
     pub examples: Spanned<Vec<Spanned<String>>>,
