@@ -167,14 +167,23 @@ impl SafetyRules {
         SafetyRules { categories }
     }
 
-    /// Whether one of a category's `unless` patterns matches normalised text: the nearest-example
-    /// net does not raise a category whose own traps ("dye my hair") are in the message.
-    pub fn cancels(&self, category: RiskCategory, normalized: &str) -> bool {
-        self.categories
+    /// Whether a category's `unless` patterns cancel the whole message: the nearest-example net
+    /// does not raise a category whose own traps ("dye my hair") are in every sentence (in the
+    /// text itself when it is one sentence, i.e. `sentences` is empty).
+    pub fn cancels(&self, category: RiskCategory, normalized: &str, sentences: &[String]) -> bool {
+        let Some(unless) = self
+            .categories
             .iter()
-            .filter(|c| c.category == category)
-            .filter_map(|c| c.unless.as_ref())
-            .any(|u| u.is_match(normalized.as_bytes()))
+            .find(|c| c.category == category)
+            .and_then(|c| c.unless.as_ref())
+        else {
+            return false;
+        };
+        if sentences.is_empty() {
+            unless.is_match(normalized.as_bytes())
+        } else {
+            sentences.iter().all(|s| unless.is_match(s.as_bytes()))
+        }
     }
 
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.

@@ -270,7 +270,9 @@ impl Engine {
         if hits.is_empty()
             && self.options.similar_examples
             && let Some(similar) = self.similar.classify(&terms)
-            && !self.safety.cancels(similar.category, &d.normalized)
+            && !self
+                .safety
+                .cancels(similar.category, &d.normalized, &sentences)
         {
             hits.push(crate::safety::Hit {
                 category: similar.category,
