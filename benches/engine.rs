@@ -84,8 +84,9 @@ fn engine_fresh() -> Engine {
 }
 
 /// Per-message latency distribution, measured message by message.
-fn percentiles() {
-    let engine = engine();
+fn percentiles(label: &str, options: EngineOptions) {
+    let engine =
+        Engine::new(Knowledge::bundled().expect("bundled knowledge"), options).expect("engine");
     let messages = messages();
     let state = ConversationState::default();
     for m in &messages {
@@ -104,7 +105,10 @@ fn percentiles() {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
     let mean = times.iter().sum::<Duration>() / times.len() as u32;
-    println!("\nper message over {} decisions (one thread):", times.len());
+    println!(
+        "\n{label}: per message over {} decisions (one thread):",
+        times.len()
+    );
     println!(
         "  mean {:?}  p50 {:?}  p99 {:?}  max {:?}",
         mean,
@@ -122,5 +126,12 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     benches(&mut criterion);
     criterion.final_summary();
-    percentiles();
+    percentiles("engine.decide", EngineOptions::default());
+    percentiles(
+        "engine.decide without the nearest-example net",
+        EngineOptions {
+            similar_examples: false,
+            ..EngineOptions::default()
+        },
+    );
 }

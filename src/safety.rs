@@ -24,6 +24,7 @@ pub struct SafetyRules {
 struct CompiledCategory {
     category: RiskCategory,
     patterns: RegexSet,
+    combinations: Option<Combinations>,
     unless: Option<RegexSet>,
 }
 
@@ -90,46 +91,27 @@ pub fn expand_terms(pattern: &str, terms: &BTreeMap<String, String>) -> Result<S
     Err("terms nest too deeply (a term that uses itself?)".into())
 }
 
-/// Most parts a combination may have: its pattern lists every order, so it grows factorially.
+/// Most parts a combination may have.
 pub const MAX_COMBINATION: usize = 3;
 
-/// One pattern that matches when every part matches somewhere in the text, in any order:
-/// `[a, b]` becomes `(?:(?:a).*(?:b)|(?:b).*(?:a))`. Order-free rules generalise where a fixed
-/// order and distance ("pics … unless … money") would miss "he wants money, or my pics go out".
-pub fn any_order(parts: &[String]) -> Result<String, String> {
-    if parts.len() < 2 || parts.len() > MAX_COMBINATION {
-        return Err(format!(
-            "needs 2 to {MAX_COMBINATION} patterns, has {}",
-            parts.len()
-        ));
+/// A category's combinations: each part compiled once, and each combination as the parts it needs.
+#[derive(Debug, Clone)]
+struct Combinations {
+    parts: RegexSet,
+    groups: Vec<Vec<usize>>,
+}
+
+impl Combinations {
+    /// The first combination whose parts all match the text.
+    fn first(&self, text: &[u8]) -> Option<usize> {
+        let matched = self.parts.matches(text);
+        if !matched.matched_any() {
+            return None;
+        }
+        self.groups
+            .iter()
+            .position(|g| g.iter().all(|&i| matched.matched(i)))
     }
-    let mut orders: Vec<Vec<usize>> = vec![vec![]];
-    for _ in 0..parts.len() {
-        orders = orders
-            .into_iter()
-            .flat_map(|order| {
-                (0..parts.len())
-                    .filter(|i| !order.contains(i))
-                    .map(|i| {
-                        let mut next = order.clone();
-                        next.push(i);
-                        next
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-    }
-    let alternatives: Vec<String> = orders
-        .iter()
-        .map(|order| {
-            order
-                .iter()
-                .map(|&i| format!("(?:{})", parts[i]))
-                .collect::<Vec<_>>()
-                .join(".*")
-        })
-        .collect();
-    Ok(format!("(?:{})", alternatives.join("|")))
 }
 
 impl SafetyRules {
@@ -147,9 +129,40 @@ impl SafetyRules {
             } else {
                 Some(build(&category.unless)?)
             };
+            let combinations = if category.combinations.is_empty() {
+                None
+            } else {
+                let mut parts: Vec<String> = Vec::new();
+                let mut groups = Vec::with_capacity(category.combinations.len());
+                for group in &category.combinations {
+                    if group.len() < 2 || group.len() > MAX_COMBINATION {
+                        return Err(regex::Error::Syntax(format!(
+                            "a combination needs 2 to {MAX_COMBINATION} patterns, this one has {}",
+                            group.len()
+                        )));
+                    }
+                    let mut indices = Vec::with_capacity(group.len());
+                    for part in group {
+                        let index = match parts.iter().position(|p| p == part) {
+                            Some(i) => i,
+                            None => {
+                                parts.push(part.clone());
+                                parts.len() - 1
+                            }
+                        };
+                        indices.push(index);
+                    }
+                    groups.push(indices);
+                }
+                Some(Combinations {
+                    parts: build(&parts)?,
+                    groups,
+                })
+            };
             compiled.push(CompiledCategory {
                 category: category.category,
                 patterns: build(&category.patterns)?,
+                combinations,
                 unless,
             });
         }
@@ -206,9 +219,10 @@ impl SafetyRules {
     pub fn hits_in(&self, normalized: &str, sentences: &[String]) -> Vec<Hit> {
         let mut hits = Vec::new();
         for c in &self.categories {
-            let Some(first) = c.patterns.matches(normalized.as_bytes()).iter().next() else {
+            // `is_match` stops at the first match; which pattern it was is looked up only for a hit.
+            if !c.is_match(normalized.as_bytes()) {
                 continue;
-            };
+            }
             let cancels = |text: &str| {
                 c.unless
                     .as_ref()
@@ -216,7 +230,7 @@ impl SafetyRules {
             };
             let matching: Vec<&String> = sentences
                 .iter()
-                .filter(|t| c.patterns.is_match(t.as_bytes()))
+                .filter(|t| c.is_match(t.as_bytes()))
                 .collect();
             let cancelled = if matching.is_empty() {
                 cancels(normalized)
@@ -226,11 +240,36 @@ impl SafetyRules {
             if !cancelled {
                 hits.push(Hit {
                     category: c.category,
-                    pattern: c.patterns.patterns()[first].clone(),
+                    pattern: c.first_match(normalized.as_bytes()).unwrap_or_default(),
                 });
             }
         }
         hits
+    }
+}
+
+impl CompiledCategory {
+    /// Whether a pattern or a combination matches.
+    fn is_match(&self, text: &[u8]) -> bool {
+        self.patterns.is_match(text)
+            || self
+                .combinations
+                .as_ref()
+                .is_some_and(|c| c.first(text).is_some())
+    }
+
+    /// The first pattern, or else the first combination, that matches: for explanations.
+    fn first_match(&self, text: &[u8]) -> Option<String> {
+        if let Some(first) = self.patterns.matches(text).iter().next() {
+            return Some(self.patterns.patterns()[first].clone());
+        }
+        let combinations = self.combinations.as_ref()?;
+        let group = combinations.first(text)?;
+        let parts: Vec<&str> = combinations.groups[group]
+            .iter()
+            .map(|&i| combinations.parts.patterns()[i].as_str())
+            .collect();
+        Some(format!("all of: {}", parts.join("  +  ")))
     }
 }
 
@@ -255,28 +294,36 @@ mod tests {
     }
 
     #[test]
-    fn combinations_match_in_any_order_and_need_every_part() {
-        let parts = vec![r"\bpics?\b".to_string(), r"\bmoney\b".to_string()];
-        let full = any_order(&parts).expect("two parts");
-        let re = regex::Regex::new(&full).expect("compiles");
-        assert!(re.is_match("he has my pics and wants money"));
-        assert!(re.is_match("he wants money or my pics go out"));
-        assert!(!re.is_match("he wants money"));
-        assert!(!re.is_match("nice pics"));
-        let three: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let re = regex::Regex::new(&any_order(&three).expect("three parts")).expect("compiles");
-        for text in ["a b c", "c a b", "b c a", "c b a"] {
-            assert!(re.is_match(text), "{text}");
+    fn combinations_need_every_part_in_any_order_and_respect_unless() {
+        let mut category = grooming(vec![r"\bnever matches\b".into()]);
+        category.combinations = vec![
+            vec![r"\bpics?\b".into(), r"\bmoney\b".into()],
+            vec![r"\bx\b".into(), r"\by\b".into(), r"\bz\b".into()],
+        ];
+        category.unless = vec![r"\bgeography trip\b".into()];
+        let rules = SafetyRules::new(&[category]).expect("compiles");
+        for text in [
+            "he has my pics and wants money",
+            "he wants money or my pics go out",
+            "z y x",
+        ] {
+            assert_eq!(rules.detect(text), [RiskCategory::Grooming], "{text}");
         }
-        assert!(!re.is_match("a c"));
-        assert!(any_order(&parts[..1]).is_err());
-        let four: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
-        assert!(any_order(&four).is_err());
+        for text in [
+            "he wants money",
+            "nice pics",
+            "x z",
+            "money for the pics of the geography trip",
+        ] {
+            assert!(rules.detect(text).is_empty(), "{text}");
+        }
+        let mut four = grooming(vec![r"\ba\b".into()]);
+        four.combinations = vec![vec!["a".into(), "b".into(), "c".into(), "d".into()]];
+        assert!(SafetyRules::new(&[four]).is_err());
     }
 
-    #[test]
-    fn unless_cancels_only_in_its_own_sentence() {
-        let category = SafetyCategory {
+    fn grooming(patterns: Vec<String>) -> SafetyCategory {
+        SafetyCategory {
             category: RiskCategory::Grooming,
             severity: crate::knowledge::Severity::Medium,
             entries: crate::knowledge::PerAudience {
@@ -287,12 +334,19 @@ mod tests {
                 young_person: String::new(),
                 practitioner: String::new(),
             },
-            patterns: vec![r"\bkeep (it|our chats) secret\b".into()],
-            unless: vec![r"\bsigns of grooming\b".into()],
+            patterns,
+            combinations: vec![],
+            unless: vec![],
             sources: vec![],
             examples: vec![],
             not: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn unless_cancels_only_in_its_own_sentence() {
+        let mut category = grooming(vec![r"\bkeep (it|our chats) secret\b".into()]);
+        category.unless = vec![r"\bsigns of grooming\b".into()];
         let rules = SafetyRules::new(&[category]).expect("compiles");
         let text = "what are the signs of grooming a guy keeps asking me to keep our chats secret";
         let sentences = vec![

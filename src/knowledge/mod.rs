@@ -16,6 +16,9 @@ pub use model::{
 use model::{CountryFile, EntryFile, LabelledFile, SafetyFile, TermsFile};
 use serde_saphyr::{Location, Spanned};
 
+/// A category's patterns, `unless` patterns and combinations, with their terms expanded.
+type ExpandedPatterns = (Vec<String>, Vec<String>, Vec<Vec<String>>);
+
 use crate::safety::SafetyRules;
 use crate::{Error, Result};
 
@@ -738,11 +741,12 @@ impl Builder {
         // are run only by `check` (the tests run it on the bundled knowledge), so that loading
         // stays fast.
         let mut compiled: Vec<SafetyRules> = Vec::new();
-        let mut expanded: HashMap<RiskCategory, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut expanded: HashMap<RiskCategory, ExpandedPatterns> = HashMap::new();
         for (path, file) in &safety {
             let mut ok = true;
             let mut lists = (Vec::new(), Vec::new());
-            // Where each compiled pattern was written: patterns, then combinations, then unless.
+            let mut combinations: Vec<Vec<String>> = Vec::new();
+            // Where each pattern was written: patterns, then unless, then each combination's parts.
             let mut written: Vec<Location> = Vec::new();
             for pattern in &file.patterns {
                 match crate::safety::expand_terms(&pattern.value, &terms) {
@@ -752,23 +756,6 @@ impl Builder {
                     }
                     Err(err) => {
                         self.error(path, pattern.referenced, err);
-                        ok = false;
-                    }
-                }
-            }
-            for group in &file.combinations {
-                let expanded: std::result::Result<Vec<String>, String> = group
-                    .value
-                    .iter()
-                    .map(|p| crate::safety::expand_terms(p, &terms))
-                    .collect();
-                match expanded.and_then(|parts| crate::safety::any_order(&parts)) {
-                    Ok(full) => {
-                        lists.0.push(full);
-                        written.push(group.referenced);
-                    }
-                    Err(err) => {
-                        self.error(path, group.referenced, format!("combination: {err}"));
                         ok = false;
                     }
                 }
@@ -785,6 +772,32 @@ impl Builder {
                     }
                 }
             }
+            for group in &file.combinations {
+                let count = group.value.len();
+                if !(2..=crate::safety::MAX_COMBINATION).contains(&count) {
+                    let message = format!(
+                        "a combination needs 2 to {} patterns, this one has {count}",
+                        crate::safety::MAX_COMBINATION
+                    );
+                    self.error(path, group.referenced, message);
+                    ok = false;
+                    continue;
+                }
+                let mut parts = Vec::with_capacity(count);
+                for part in &group.value {
+                    match crate::safety::expand_terms(part, &terms) {
+                        Ok(full) => {
+                            parts.push(full);
+                            written.push(group.referenced);
+                        }
+                        Err(err) => {
+                            self.error(path, group.referenced, format!("combination: {err}"));
+                            ok = false;
+                        }
+                    }
+                }
+                combinations.push(parts);
+            }
             if !ok {
                 continue;
             }
@@ -797,19 +810,21 @@ impl Builder {
                 },
                 reply: file.reply.clone(),
                 patterns: lists.0.clone(),
+                combinations: combinations.clone(),
                 unless: lists.1.clone(),
                 sources: vec![],
                 examples: vec![],
                 not: vec![],
             };
-            expanded.insert(file.category.value, lists);
+            expanded.insert(file.category.value, (lists.0, lists.1, combinations));
             let rules = match SafetyRules::new(std::slice::from_ref(&category)) {
                 Ok(rules) => rules,
                 Err(set_error) => {
                     let mut located = false;
+                    let all = category.patterns.iter().chain(&category.unless);
                     for (at, full) in written
                         .iter()
-                        .zip(category.patterns.iter().chain(&category.unless))
+                        .zip(all.chain(category.combinations.iter().flatten()))
                     {
                         if let Err(err) = SafetyRules::check_pattern(full) {
                             self.error(path, *at, format!("pattern does not compile: {err}"));
@@ -908,6 +923,10 @@ impl Builder {
                 patterns: expanded
                     .get(&f.category.value)
                     .map(|e| e.0.clone())
+                    .unwrap_or_default(),
+                combinations: expanded
+                    .get(&f.category.value)
+                    .map(|e| e.2.clone())
                     .unwrap_or_default(),
                 unless: expanded
                     .get(&f.category.value)

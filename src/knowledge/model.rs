@@ -369,6 +369,8 @@ pub struct SafetyCategory {
     pub reply: PerAudience<String>,
     /// Patterns that detect it (on normalised text).
     pub patterns: Vec<String>,
+    /// Groups of 2 or 3 patterns that detect it when all match, in any order.
+    pub combinations: Vec<Vec<String>>,
     /// Patterns that cancel a detection.
     pub unless: Vec<String>,
     /// Where the reply's advice comes from.
