@@ -126,6 +126,7 @@ impl CountryMatcher {
                         && !cue(i)
                         && !raw_upper(raw, "US", &candidate)
                         && !helpline_next
+                        && !after_place(raw, &candidate)
                     {
                         continue;
                     }
@@ -209,6 +210,19 @@ impl Mention {
             self_located,
         }
     }
+}
+
+/// Whether the raw text names the country after a place and a comma, capitalised ("from
+/// Chennai, India"): the way people write where they are.
+fn after_place(raw: &str, candidate: &str) -> bool {
+    let mut name = candidate.to_string();
+    if let Some(first) = name.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    raw.match_indices(&format!(", {name}")).any(|(at, m)| {
+        let end = at + m.len();
+        !raw[end..].starts_with(|c: char| c.is_alphanumeric())
+    })
 }
 
 /// Whether the raw text has the code in capitals as a word ("in the US").

@@ -459,6 +459,8 @@ fn masked_word(word: &str) -> bool {
             | "pussy"
             | "cum"
             | "naked"
+            | "suicide"
+            | "suicidal"
     ) || matches!(word, "fuck" | "fucking" | "shit")
 }
 
@@ -507,7 +509,30 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "goin" => "going",
         "hav" => "have",
         "ther" | "dey" => "they",
-        "sewerslide" | "sewersliding" | "suicde" | "sucide" | "suicid" => "suicide",
+        "sewerslide" | "sewersliding" | "suicde" | "sucide" | "suicid" | "sicide" | "suiside"
+        | "suicie" => "suicide",
+        "sucidal" | "suicdal" | "suisidal" | "sicidal" => "suicidal",
+        // Dropped g's: the words that carry a disclosure.
+        "thinkin" => "thinking",
+        "tryin" => "trying",
+        "doin" => "doing",
+        "feelin" => "feeling",
+        "sayin" => "saying",
+        "talkin" => "talking",
+        "askin" => "asking",
+        "comin" => "coming",
+        "gettin" => "getting",
+        "cuttin" => "cutting",
+        "sendin" => "sending",
+        "textin" => "texting",
+        "touchin" => "touching",
+        "hurtin" => "hurting",
+        "threatenin" => "threatening",
+        "followin" => "following",
+        "nothin" => "nothing",
+        "everythin" => "everything",
+        "agn" | "agen" => "again",
+        "thru" => "through",
         "unaliving" => "killing",
         "unalived" => "killed",
         "seggs" | "secks" | "segs" | "sexx" | "seks" => "sex",
@@ -590,7 +615,7 @@ mod tests {
         assert_eq!(normalize("my uncl3 r@ped me"), "my uncle raped me");
         assert_eq!(
             normalize("a grown man keeps askin me 4 seggs pics on ig, im 14"),
-            "a grown man keeps askin me for sex pics on ig im 14"
+            "a grown man keeps asking me for sex pics on ig im 14"
         );
     }
 

@@ -144,8 +144,12 @@ impl SimilarExamples {
                 )
             })
             .collect();
+        // Only the K nearest matter: select them, then order just those.
+        if scored.len() > K {
+            scored.select_nth_unstable_by(K - 1, |a, b| b.1.total_cmp(&a.1));
+            scored.truncate(K);
+        }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.truncate(K);
         let (first, first_sim) = *scored.first()?;
         let category = self.examples[first].label?;
         if first_sim < MIN_SIMILARITY {

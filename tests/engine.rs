@@ -146,6 +146,14 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     }
     // "us" the word is not the United States.
     assert_eq!(decide("can you help us").country, None);
+    // An ambiguous name counts after a place and a comma, as people write where they are.
+    assert_eq!(
+        decide("Hi, I am 14 from Chennai, India. someone keeps asking for my pics")
+            .country
+            .as_deref(),
+        Some("IN")
+    );
+    assert_eq!(decide("my cousin india is so annoying").country, None);
     // A people's word names a country only when used of oneself.
     assert_eq!(
         decide("im german, who can i call").country.as_deref(),

@@ -80,6 +80,8 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bis there (a|any|like a)\b.{0,20}\b(number|line|service|someone|somebody)\b",
         r"\b(emergency number|police number)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
+        r"\bwhere (to|do i|do you|can i|should i|can we|do we) (call|ring|phone|contact|report)\b",
+        r"\b(kindertelefon|kinder und jugendtelefon|nummer gegen kummer|bantay bata|kids help phone|disque 100|telefono azzurro|bris|barnens hjalplinje|mannerheim)\b",
         r"\bwho can i talk to\b",
         r"\b(is there )?(anyone|someone|somebody) (i|we) (can|could) (text|call|phone|ring|message|talk to)\b",
         r"\bwhere (can|do|should|could) (i|you|we|someone|kids|teens) (get|find) (help|support|someone to talk to)\b",
