@@ -80,6 +80,8 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bis there (a|any|like a)\b.{0,20}\b(number|line|service|someone|somebody)\b",
         r"\b(emergency number|police number)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
+        r"\b(anywhere|anyone|somewhere|someone|somebody) (i|we|you|kids) (can|could) (call|ring|phone|text)\b",
+        r"\bneed (someone|somebody|anyone) to talk to\b.{0,20}\b(im|i am|i live) in\b",
         r"\bwhere (to|do i|do you|can i|should i|can we|do we) (call|ring|phone|contact|report)\b",
         r"\b(kindertelefon|kinder und jugendtelefon|nummer gegen kummer|bantay bata|kids help phone|disque 100|telefono azzurro|bris|barnens hjalplinje|mannerheim)\b",
         r"\bwho can i talk to\b",
