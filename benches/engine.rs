@@ -102,6 +102,27 @@ fn percentiles(label: &str, options: EngineOptions) {
         }
     }
     let total = start.elapsed();
+    if std::env::var_os("WAYMARK_BENCH_SLOWEST").is_some() {
+        // The slowest messages, by their median time over the passes.
+        let mut per: Vec<(Duration, &String)> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut mine: Vec<Duration> = times
+                    .iter()
+                    .skip(i)
+                    .step_by(messages.len())
+                    .copied()
+                    .collect();
+                mine.sort();
+                (mine[mine.len() / 2], m)
+            })
+            .collect();
+        per.sort_by_key(|p| std::cmp::Reverse(p.0));
+        for (t, m) in per.iter().take(8) {
+            println!("  {t:?}  {}", m.chars().take(90).collect::<String>());
+        }
+    }
     times.sort();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
     let mean = times.iter().sum::<Duration>() / times.len() as u32;

@@ -198,7 +198,7 @@ impl Mention {
             )
             .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });
-        let before = words[at.saturating_sub(3)..at].join(" ");
+        let before = words[at.saturating_sub(5)..at].join(" ");
         let after = words[(at + len).min(words.len())..(at + len + 3).min(words.len())].join(" ");
         static AFTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support)\b")

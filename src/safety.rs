@@ -228,14 +228,13 @@ impl SafetyRules {
                     .as_ref()
                     .is_some_and(|u| u.is_match(text.as_bytes()))
             };
-            let matching: Vec<&String> = sentences
-                .iter()
-                .filter(|t| c.is_match(t.as_bytes()))
-                .collect();
-            let cancelled = if matching.is_empty() {
-                cancels(normalized)
-            } else {
-                matching.iter().all(|t| cancels(t))
+            // Sentences matter only when an `unless` is somewhere in the message.
+            let cancelled = cancels(normalized) && {
+                let matching: Vec<&String> = sentences
+                    .iter()
+                    .filter(|t| c.is_match(t.as_bytes()))
+                    .collect();
+                matching.is_empty() || matching.iter().all(|t| cancels(t))
             };
             if !cancelled {
                 hits.push(Hit {
