@@ -546,6 +546,8 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "2nite" | "2night" | "tonite" | "tn" => "tonight",
         "2moro" | "2morrow" | "tmrw" | "tmr" | "tmrw2" => "tomorrow",
         "bf" => "boyfriend",
+        "bfs" => "boyfriends",
+        "gfs" => "girlfriends",
         "gf" => "girlfriend",
         "gc" => "group chat",
         "abt" | "bout" => "about",
