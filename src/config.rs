@@ -175,13 +175,25 @@ pub struct Stdio {
 }
 
 impl Config {
-    /// Reads and validates a config file.
+    /// Reads and validates a config file. Relative paths in it (`data_dir`, `knowledge`) are
+    /// relative to the file's folder, so the bot finds the same files from any working directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            if config.data_dir.is_relative() {
+                config.data_dir = folder.join(&config.data_dir);
+            }
+            if let Some(knowledge) = config.knowledge.as_mut()
+                && knowledge.is_relative()
+            {
+                *knowledge = folder.join(&*knowledge);
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and validates config text; `path` is for messages.
@@ -293,6 +305,22 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("waymark.yaml"))
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let sub = dir.path().join("etc");
+        std::fs::create_dir(&sub).expect("mkdir");
+        let file = sub.join("waymark.yaml");
+        std::fs::write(&file, "data_dir: data\nknowledge: /abs/knowledge\n").expect("write");
+        let c = Config::load(&file).expect("loads");
+        assert_eq!(c.data_dir, sub.join("data"));
+        assert_eq!(c.knowledge.as_deref(), Some(Path::new("/abs/knowledge")));
+        std::fs::write(&file, "knowledge: kb\n").expect("write");
+        let c = Config::load(&file).expect("loads");
+        assert_eq!(c.data_dir, sub.join("waymark-data"));
+        assert_eq!(c.knowledge, Some(sub.join("kb")));
     }
 
     #[test]

@@ -263,3 +263,16 @@ proptest! {
         prop_assert!(!second.reply.is_empty());
     }
 }
+
+#[test]
+fn a_disclosure_at_the_end_of_a_very_long_message_is_still_seen() {
+    let filler = "we went to the park and played football and then had chips. ".repeat(600);
+    assert!(filler.len() > waymark::engine::MAX_TEXT * 2);
+    let d = decide(&format!(
+        "{filler} my stepdad comes into my bed at night and touches me"
+    ));
+    assert_eq!(d.intent, Intent::Risk, "{:?}", d.why);
+    assert!(d.escalate);
+    let d = decide(&filler);
+    assert_ne!(d.intent, Intent::Risk);
+}

@@ -163,8 +163,12 @@ pub struct Decision {
     pub normalized: String,
 }
 
-/// Longest message the engine reads; the rest is ignored (a chat message is never this long).
+/// Longest part of a message the engine reads in full. Beyond it only the safety patterns run, in
+/// windows of this size, so that a disclosure at the end of a long paste is never missed.
 pub const MAX_TEXT: usize = 16 * 1024;
+
+/// How much consecutive safety windows overlap, so that a phrase across a window edge is seen.
+const WINDOW_OVERLAP: usize = 1024;
 
 /// Minimum retrieval score for a guidance answer.
 const GUIDANCE_THRESHOLD: f32 = 7.0;
@@ -221,6 +225,7 @@ impl Engine {
 
     /// Decides what one message is and what to reply. Pure: no I/O, no clock, no randomness.
     pub fn decide(&self, text: &str, state: &ConversationState) -> Decision {
+        let full = text;
         let text = truncate(text, MAX_TEXT);
         let normalized = crate::normalize::normalize(text);
         let mut why = Vec::new();
@@ -267,6 +272,9 @@ impl Engine {
         // 1. Safety first: the patterns, then the nearest labelled examples.
         let sentences = sentences(text);
         let mut hits = self.safety.hits_in(&d.normalized, &sentences);
+        if hits.is_empty() && full.len() > text.len() {
+            hits = self.safety_beyond(full);
+        }
         if hits.is_empty()
             && self.options.similar_examples
             && let Some(similar) = self.similar.classify(&terms)
@@ -455,6 +463,27 @@ impl Engine {
             return all.into_iter().take(5).collect();
         }
         hits
+    }
+}
+
+impl Engine {
+    /// The safety patterns over the rest of a message longer than [`MAX_TEXT`], window by window.
+    fn safety_beyond(&self, full: &str) -> Vec<crate::safety::Hit> {
+        let mut start = MAX_TEXT - WINDOW_OVERLAP;
+        while start < full.len() {
+            while !full.is_char_boundary(start) {
+                start -= 1;
+            }
+            let window = truncate(&full[start..], MAX_TEXT);
+            let hits = self
+                .safety
+                .hits_in(&crate::normalize::normalize(window), &sentences(window));
+            if !hits.is_empty() {
+                return hits;
+            }
+            start += MAX_TEXT - WINDOW_OVERLAP;
+        }
+        Vec::new()
     }
 }
 
