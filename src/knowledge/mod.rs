@@ -748,22 +748,19 @@ impl Builder {
             let mut combinations: Vec<Vec<String>> = Vec::new();
             // Where each pattern was written: patterns, then unless, then each combination's parts.
             let mut written: Vec<Location> = Vec::new();
-            for pattern in &file.patterns {
+            for (is_unless, pattern) in file
+                .patterns
+                .iter()
+                .map(|p| (false, p))
+                .chain(file.unless.iter().map(|p| (true, p)))
+            {
                 match crate::safety::expand_terms(&pattern.value, &terms) {
                     Ok(full) => {
-                        lists.0.push(full);
-                        written.push(pattern.referenced);
-                    }
-                    Err(err) => {
-                        self.error(path, pattern.referenced, err);
-                        ok = false;
-                    }
-                }
-            }
-            for pattern in &file.unless {
-                match crate::safety::expand_terms(&pattern.value, &terms) {
-                    Ok(full) => {
-                        lists.1.push(full);
+                        if is_unless {
+                            lists.1.push(full);
+                        } else {
+                            lists.0.push(full);
+                        }
                         written.push(pattern.referenced);
                     }
                     Err(err) => {
