@@ -183,7 +183,12 @@ impl SafetyRules {
     /// Whether a category's `unless` patterns cancel the whole message: the nearest-example net
     /// does not raise a category whose own traps ("dye my hair") are in every sentence (in the
     /// text itself when it is one sentence, i.e. `sentences` is empty).
-    pub fn cancels(&self, category: RiskCategory, normalized: &str, sentences: &[String]) -> bool {
+    pub fn cancels<'s>(
+        &self,
+        category: RiskCategory,
+        normalized: &str,
+        sentences: &dyn Fn() -> &'s [String],
+    ) -> bool {
         let Some(unless) = self
             .categories
             .iter()
@@ -192,11 +197,11 @@ impl SafetyRules {
         else {
             return false;
         };
-        if sentences.is_empty() {
-            unless.is_match(normalized.as_bytes())
-        } else {
-            sentences.iter().all(|s| unless.is_match(s.as_bytes()))
+        if !unless.is_match(normalized.as_bytes()) {
+            return false;
         }
+        let sentences = sentences();
+        sentences.is_empty() || sentences.iter().all(|s| unless.is_match(s.as_bytes()))
     }
 
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.
@@ -209,14 +214,14 @@ impl SafetyRules {
 
     /// The categories detected in normalised text, each with the first pattern that found it.
     pub fn hits(&self, normalized: &str) -> Vec<Hit> {
-        self.hits_in(normalized, &[])
+        self.hits_in(normalized, &|| &[])
     }
 
     /// Like [`SafetyRules::hits`], with the message's sentences (each normalised) as well. An
     /// `unless` cancels a category only in the sentence it is in: "what are the signs of grooming?
     /// a 25 year old keeps asking me to keep our chats secret" is a question *and* a disclosure.
     /// When no single sentence holds a match (it spans sentences), `unless` is judged on the whole.
-    pub fn hits_in(&self, normalized: &str, sentences: &[String]) -> Vec<Hit> {
+    pub fn hits_in<'s>(&self, normalized: &str, sentences: &dyn Fn() -> &'s [String]) -> Vec<Hit> {
         let mut hits = Vec::new();
         for c in &self.categories {
             // `is_match` stops at the first match; which pattern it was is looked up only for a hit.
@@ -230,7 +235,7 @@ impl SafetyRules {
             };
             // Sentences matter only when an `unless` is somewhere in the message.
             let cancelled = cancels(normalized) && {
-                let matching: Vec<&String> = sentences
+                let matching: Vec<&String> = sentences()
                     .iter()
                     .filter(|t| c.is_match(t.as_bytes()))
                     .collect();
@@ -348,7 +353,7 @@ mod tests {
         category.unless = vec![r"\bsigns of grooming\b".into()];
         let rules = SafetyRules::new(&[category]).expect("compiles");
         let text = "what are the signs of grooming a guy keeps asking me to keep our chats secret";
-        let sentences = vec![
+        let sentences = [
             "what are the signs of grooming".to_string(),
             "a guy keeps asking me to keep our chats secret".to_string(),
         ];
@@ -357,13 +362,13 @@ mod tests {
             "judged whole, the question cancels it"
         );
         assert_eq!(
-            rules.hits_in(text, &sentences).len(),
+            rules.hits_in(text, &|| &sentences[..]).len(),
             1,
             "judged by sentence, the disclosure stands"
         );
-        let one = vec!["what are the signs of grooming when they say keep it secret".to_string()];
+        let one = ["what are the signs of grooming when they say keep it secret".to_string()];
         assert!(
-            rules.hits_in(&one[0], &one).is_empty(),
+            rules.hits_in(&one[0], &|| &one[..]).is_empty(),
             "in the same sentence, the question wins"
         );
     }

@@ -270,7 +270,9 @@ impl Engine {
         let terms = self.index.terms(&d.normalized);
 
         // 1. Safety first: the patterns, then the nearest labelled examples.
-        let sentences = sentences(text);
+        // The sentences are split and normalised only if an `unless` needs them.
+        let split = std::cell::OnceCell::new();
+        let sentences = || split.get_or_init(|| sentences(text)).as_slice();
         let mut hits = self.safety.hits_in(&d.normalized, &sentences);
         if hits.is_empty() && full.len() > text.len() {
             hits = self.safety_beyond(full);
@@ -475,9 +477,10 @@ impl Engine {
                 start -= 1;
             }
             let window = truncate(&full[start..], MAX_TEXT);
+            let split = sentences(window);
             let hits = self
                 .safety
-                .hits_in(&crate::normalize::normalize(window), &sentences(window));
+                .hits_in(&crate::normalize::normalize(window), &|| &split[..]);
             if !hits.is_empty() {
                 return hits;
             }
