@@ -72,7 +72,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
         r"\b(number|numbers|phone)\b.{0,20}\b(call|ring|phone|text|for|to)\b",
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
-        r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|ligne|linha|kindertelefoon|zaufania|đường dây|hotline)\b",
+        r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|linea|lineas|ligne|linha|niños|ninos|kindertelefoon|zaufania|đường dây|hotline)\b",
         r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
         r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids|a teen|a teenager|teens|teenagers|young people|children|a child)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
         r"^(\w+ ){0,4}(number|numbers|hotline|helpline)$",
