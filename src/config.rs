@@ -159,7 +159,8 @@ pub struct Moderators {
 pub struct Adapters {
     /// The stdio adapter (JSON Lines on standard input and output).
     pub stdio: Stdio,
-    /// Reserved for the Matrix adapter (not in this build).
+    /// The Matrix adapter's section, kept opaque here: the `waymark-matrix` crate parses and
+    /// validates it (keys in the README), so the core does not depend on the adapter.
     pub matrix: Option<serde_json::Value>,
     /// The Discord adapter's section, kept opaque here: the `waymark-discord` crate parses it
     /// (keys in the README), so the core does not depend on the adapter.
@@ -277,10 +278,12 @@ impl Config {
                 );
             }
         }
-        if self.adapters.matrix.is_some() {
+        if let Some(m) = &self.adapters.matrix
+            && !m.is_object()
+        {
             return key(
                 "adapters.matrix",
-                "the Matrix adapter is not in this build yet",
+                "must be a mapping of the Matrix adapter's keys",
             );
         }
         Ok(())
@@ -341,6 +344,19 @@ moderators:\n  rooms: [{platform: stdio, conversation: mods}]\n  users: [{platfo
         assert_eq!(c.escalation.realert_medium_minutes, 60);
         assert_eq!(c.moderator_rooms()[0].conversation, "mods");
         assert!(c.adapters.stdio.enabled);
+    }
+
+    #[test]
+    fn adapter_sections_are_kept_for_their_crates() {
+        let c =
+            parse("adapters:\n  matrix: {homeserver: https://m.example, user: '@w:m.example'}\n")
+                .expect("parses");
+        let m = c.adapters.matrix.expect("kept");
+        assert_eq!(m["homeserver"], "https://m.example");
+        let e = parse("adapters:\n  matrix: yes\n")
+            .expect_err("not a mapping")
+            .to_string();
+        assert!(e.contains("adapters.matrix"), "{e}");
     }
 
     #[test]

@@ -286,14 +286,24 @@ fn run_bot(
     use std::sync::Arc;
     use waymark::runtime::{Clock, Runtime, deliver};
 
+    #[cfg(feature = "matrix")]
+    let config_folder = config
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .filter(|f| !f.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf);
     let mut config = load_config(config.as_deref())?;
     #[cfg(feature = "discord")]
     let mut discord_enabled = false;
+    #[cfg(feature = "matrix")]
+    let mut matrix_forced = false;
     for name in &adapters {
         match name.as_str() {
             "stdio" => config.adapters.stdio.enabled = true,
             #[cfg(feature = "discord")]
             "discord" => discord_enabled = true,
+            #[cfg(feature = "matrix")]
+            "matrix" => matrix_forced = true,
             other => anyhow::bail!(
                 "--adapter: `{other}` is not an adapter in this build (available: {})",
                 available_adapters()
@@ -304,8 +314,18 @@ fn run_bot(
     let discord = discord_settings(&config, discord_enabled)?;
     #[cfg(not(feature = "discord"))]
     let discord: Option<()> = None;
+    #[cfg(feature = "matrix")]
+    let matrix = matrix_settings(&mut config, matrix_forced, config_folder.as_deref())?;
+    #[cfg(not(feature = "matrix"))]
+    let matrix: Option<()> = {
+        anyhow::ensure!(
+            config.adapters.matrix.is_none(),
+            "adapters.matrix: this build has no Matrix adapter (build with --features matrix)"
+        );
+        None
+    };
     anyhow::ensure!(
-        config.adapters.stdio.enabled || discord.is_some(),
+        config.adapters.stdio.enabled || discord.is_some() || matrix.is_some(),
         "no adapter is enabled: pass --adapter {} or enable one in the config",
         available_adapters().replace(", ", "|")
     );
@@ -379,6 +399,17 @@ fn run_bot(
                 jobs: jobs_tx,
             });
         }
+        #[cfg(feature = "matrix")]
+        if let Some((settings, rooms)) = matrix {
+            let client = waymark_matrix::Matrix::connect(&settings, rooms).await?;
+            let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel(64);
+            tokio::spawn(client.run(events_tx.clone(), jobs_rx));
+            handles.push(deliver::AdapterHandle {
+                platform: waymark_matrix::PLATFORM.into(),
+                capabilities: waymark_matrix::CAPABILITIES,
+                jobs: jobs_tx,
+            });
+        }
         tokio::spawn(shutdown_on_signal(events_tx));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let delivery = tokio::spawn(deliver::run(
@@ -448,6 +479,9 @@ fn available_adapters() -> String {
     if cfg!(feature = "discord") {
         names.push("discord");
     }
+    if cfg!(feature = "matrix") {
+        names.push("matrix");
+    }
     names.join(", ")
 }
 
@@ -480,6 +514,61 @@ fn discord_settings(
         &rooms,
         |name| std::env::var(name).ok(),
     )?))
+}
+
+/// The Matrix adapter's config and its moderators' rooms, when `--adapter matrix` or the config
+/// enables it. The adapter's own `moderator_rooms` and `moderators` are added to the core's
+/// `moderators.rooms` and `moderators.users` (platform `matrix`), so that cases are announced there
+/// and the listed users count as moderators. Relative paths in it are relative to `folder`, the
+/// config file's folder.
+#[cfg(feature = "matrix")]
+fn matrix_settings(
+    config: &mut waymark::config::Config,
+    forced: bool,
+    folder: Option<&std::path::Path>,
+) -> Result<Option<(waymark_matrix::MatrixConfig, Vec<String>)>> {
+    use waymark::config::{Member, Room};
+    let Some(value) = config.adapters.matrix.clone() else {
+        anyhow::ensure!(
+            !forced,
+            "--adapter matrix needs an `adapters.matrix` section in the config (homeserver, user, store_dir and secrets)"
+        );
+        return Ok(None);
+    };
+    let mut parsed = waymark_matrix::MatrixConfig::from_value(value)?;
+    if let Some(folder) = folder {
+        parsed.relative_to(folder);
+    }
+    if !parsed.enabled && !forced {
+        return Ok(None);
+    }
+    let platform = waymark_matrix::PLATFORM;
+    for conversation in &parsed.moderator_rooms {
+        let room = Room {
+            platform: platform.into(),
+            conversation: conversation.clone(),
+        };
+        if !config.moderators.rooms.contains(&room) {
+            config.moderators.rooms.push(room);
+        }
+    }
+    for user in &parsed.moderators {
+        let member = Member {
+            platform: platform.into(),
+            user: user.clone(),
+        };
+        if !config.moderators.users.contains(&member) {
+            config.moderators.users.push(member);
+        }
+    }
+    let rooms = waymark_matrix::matrix_rooms(
+        config
+            .moderators
+            .rooms
+            .iter()
+            .map(|r| (r.platform.as_str(), r.conversation.as_str())),
+    );
+    Ok(Some((parsed, rooms)))
 }
 
 /// Turns SIGINT and SIGTERM into a graceful shutdown.

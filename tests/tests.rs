@@ -4,4 +4,5 @@ mod cli;
 mod discord;
 mod engine;
 mod knowledge_check;
+mod matrix;
 mod runtime;

@@ -45,6 +45,14 @@ pub struct MatrixConfig {
     /// room version 12 have unlimited power and always count).
     #[serde(default = "default_power_level")]
     pub moderator_power_level: i64,
+    /// Moderators' rooms (room ids such as `!AbCd…:example.org`), besides the core's
+    /// `moderators.rooms` entries with platform `matrix`: every case is announced in each.
+    #[serde(default)]
+    pub moderator_rooms: Vec<String>,
+    /// The allowlist: users (`@lead:example.org`) who are moderators in the moderators' rooms
+    /// whatever their power level.
+    #[serde(default)]
+    pub moderators: Vec<String>,
     /// Whose invites the bot accepts.
     #[serde(default)]
     pub invites: InvitePolicy,
@@ -162,6 +170,22 @@ impl MatrixConfig {
                 "name exactly one of store_passphrase_env, store_passphrase_file",
             );
         }
+        for (i, room) in self.moderator_rooms.iter().enumerate() {
+            if !room.starts_with('!') || room.len() < 2 {
+                return bad(
+                    &format!("moderator_rooms[{i}]"),
+                    "must be a room id such as `!AbCdEf:example.org` (Room settings → Advanced)",
+                );
+            }
+        }
+        for (i, user) in self.moderators.iter().enumerate() {
+            if matrix_sdk::ruma::UserId::parse(user.as_str()).is_err() {
+                return bad(
+                    &format!("moderators[{i}]"),
+                    "must be a full user id such as `@lead:example.org`",
+                );
+            }
+        }
         if self.invites.accept == Accept::Servers && self.invites.servers.is_empty() {
             return bad(
                 "invites.servers",
@@ -172,6 +196,27 @@ impl MatrixConfig {
             return bad("invites.rooms", "`accept: rooms` needs at least one room");
         }
         Ok(())
+    }
+
+    /// Makes the relative paths (`store_dir` and the `…_file` secrets) relative to `folder`, the
+    /// config file's folder, as the core does for `data_dir`.
+    pub fn relative_to(&mut self, folder: &Path) {
+        let fix = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = folder.join(&*path);
+            }
+        };
+        fix(&mut self.store_dir);
+        for file in [
+            &mut self.password_file,
+            &mut self.access_token_file,
+            &mut self.store_passphrase_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(file);
+        }
     }
 
     /// The login secret: a password or an access token, read from the environment or a file.
@@ -282,6 +327,43 @@ mod tests {
         let mut v = base();
         v["homeserver"] = json!("matrix.example.org");
         assert!(MatrixConfig::from_value(v).is_err());
+        let mut v = base();
+        v["moderator_rooms"] = json!(["#mods:example.org"]);
+        let e = MatrixConfig::from_value(v).expect_err("alias").to_string();
+        assert!(e.contains("adapters.matrix.moderator_rooms[0]"), "{e}");
+        let mut v = base();
+        v["moderators"] = json!(["@lead:example.org", "lead"]);
+        let e = MatrixConfig::from_value(v)
+            .expect_err("localpart")
+            .to_string();
+        assert!(e.contains("adapters.matrix.moderators[1]"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let mut v = base();
+        v["store_dir"] = json!("matrix");
+        v["store_passphrase_env"] = serde_json::Value::Null;
+        v["store_passphrase_file"] = json!("/run/secrets/passphrase");
+        let mut c = MatrixConfig::from_value(v).expect("parses");
+        c.relative_to(Path::new("/etc/waymark"));
+        assert_eq!(c.store_dir, Path::new("/etc/waymark/matrix"));
+        assert_eq!(
+            c.store_passphrase_file.as_deref(),
+            Some(Path::new("/run/secrets/passphrase"))
+        );
+    }
+
+    #[test]
+    fn moderators_rooms_and_allowlist_are_kept() {
+        let mut v = base();
+        v["moderator_rooms"] = json!(["!mods:example.org", "!v12roomwithoutserver"]);
+        v["moderators"] = json!(["@lead:example.org"]);
+        v["moderator_power_level"] = json!(100);
+        let c = MatrixConfig::from_value(v).expect("parses");
+        assert_eq!(c.moderator_rooms.len(), 2);
+        assert_eq!(c.moderators, vec!["@lead:example.org".to_string()]);
+        assert_eq!(c.moderator_power_level, 100);
     }
 
     #[test]

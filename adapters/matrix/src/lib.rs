@@ -46,6 +46,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     threads: true,
     delete_messages: false,
     case_events: false,
+    idempotent_sends: true,
 };
 
 /// A delivery and the channel on which the adapter confirms it.
@@ -84,6 +85,7 @@ pub struct Matrix {
     client: Client,
     own: OwnedUserId,
     moderator_rooms: Arc<HashSet<String>>,
+    moderators: Arc<HashSet<String>>,
     power_level: i64,
     invites: Arc<InvitePolicy>,
 }
@@ -98,7 +100,8 @@ const SESSION_FILE: &str = "session.json";
 
 impl Matrix {
     /// Opens the store, restores the saved session or logs in (saving the session), and turns on
-    /// end-to-end encryption. `moderator_rooms` are the Matrix room ids of the moderators' rooms.
+    /// end-to-end encryption. `moderator_rooms` are the Matrix room ids of the moderators' rooms
+    /// from the core's config; the adapter's own `moderator_rooms` are added to them.
     pub async fn connect(
         config: &MatrixConfig,
         moderator_rooms: Vec<String>,
@@ -173,7 +176,13 @@ impl Matrix {
         Ok(Matrix {
             client,
             own,
-            moderator_rooms: Arc::new(moderator_rooms.into_iter().collect()),
+            moderator_rooms: Arc::new(
+                moderator_rooms
+                    .into_iter()
+                    .chain(config.moderator_rooms.iter().cloned())
+                    .collect(),
+            ),
+            moderators: Arc::new(config.moderators.iter().cloned().collect()),
             power_level: config.moderator_power_level,
             invites: Arc::new(config.invites.clone()),
         })
@@ -215,6 +224,7 @@ impl Matrix {
             events,
             own: self.own.clone(),
             moderator_rooms: Arc::clone(&self.moderator_rooms),
+            moderators: Arc::clone(&self.moderators),
             power_level: self.power_level,
         });
         let c = Arc::clone(&ctx);
@@ -251,10 +261,21 @@ impl Matrix {
         let mut settings = SyncSettings::default()
             .token(token)
             .timeout(Duration::from_secs(30));
+        let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
         loop {
+            let flag = Arc::clone(&synced);
+            let events = ctx.events.clone();
             let result = client
-                .sync_with_callback(settings.clone(), |_| async {
-                    matrix_sdk::LoopCtrl::Continue
+                .sync_with_callback(settings.clone(), move |_| {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let stop = events.is_closed();
+                    async move {
+                        if stop {
+                            matrix_sdk::LoopCtrl::Break
+                        } else {
+                            matrix_sdk::LoopCtrl::Continue
+                        }
+                    }
                 })
                 .await;
             if ctx.events.is_closed() {
@@ -262,6 +283,10 @@ impl Matrix {
             }
             if let Err(e) = result {
                 warn!(error = %e, "Matrix sync failed; reconnecting");
+            }
+            // A connection that worked for a while starts its back-off again from 1 s.
+            if synced.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                backoff = Backoff::new();
             }
             backoff.wait().await;
             // Continue from the stored token (the sync loop saves it after each response).
@@ -287,6 +312,8 @@ struct Context {
     events: mpsc::Sender<Event>,
     own: OwnedUserId,
     moderator_rooms: Arc<HashSet<String>>,
+    /// The allowlist: moderators whatever their power level.
+    moderators: Arc<HashSet<String>>,
     power_level: i64,
 }
 
@@ -328,8 +355,9 @@ impl Context {
                 .ok()
                 .flatten()
                 .and_then(|m| m.display_name().map(str::to_string));
+            let listed = self.moderators.contains(ev.sender.as_str());
             (
-                level.is_ok_and(|l| is_moderator_level(l, self.power_level)),
+                listed || level.is_ok_and(|l| is_moderator_level(l, self.power_level)),
                 name,
             )
         } else {
@@ -450,7 +478,9 @@ async fn deliver(client: Client, own: OwnedUserId, mut jobs: mpsc::Receiver<Job>
 async fn send(client: &Client, own: &UserId, delivery: &Delivery) -> Result<(), String> {
     let txn = OwnedTransactionId::from(delivery.key.as_str());
     match &delivery.action {
-        Action::Case(_) => Ok(()),
+        // Case events are for the stdio adapter; the bot does not redact messages on Matrix (its
+        // capabilities say so, and the runtime never hands it a deletion).
+        Action::Case(_) | Action::Delete { .. } => Ok(()),
         Action::Send {
             conversation,
             reply_to,
@@ -484,8 +514,22 @@ async fn send(client: &Client, own: &UserId, delivery: &Delivery) -> Result<(), 
 
 /// The user's direct room with the bot: an existing one, or a new encrypted one marked as direct.
 async fn direct_room(client: &Client, user: &UserId) -> Result<Room, String> {
-    if let Some(room) = client.get_dm_room(user) {
-        return Ok(room);
+    // A direct room the user has since left (or been banned from) would take the reply nowhere.
+    // A member not yet known (a room the bot has just created) still counts, so that two replies
+    // in a row never open two rooms.
+    if let Some(room) = client.get_dm_room(user)
+        && room.state() == RoomState::Joined
+    {
+        let gone = matches!(
+            room.get_member_no_sync(user).await,
+            Ok(Some(member)) if matches!(
+                member.membership(),
+                MembershipState::Leave | MembershipState::Ban
+            )
+        );
+        if !gone {
+            return Ok(room);
+        }
     }
     for room in client.joined_rooms() {
         if room.active_members_count() != 2 {
@@ -534,7 +578,10 @@ async fn send_content(
                 if attempts >= 3 || wait > Duration::from_secs(20) {
                     return Err(format!("rate limited by the homeserver: {e}"));
                 }
-                debug!(?wait, "rate limited; waiting");
+                info!(
+                    ?wait,
+                    "rate limited by the homeserver (M_LIMIT_EXCEEDED); waiting"
+                );
                 tokio::time::sleep(wait).await;
             }
         }
