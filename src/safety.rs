@@ -97,20 +97,21 @@ pub const MAX_COMBINATION: usize = 3;
 /// A category's combinations: each part compiled once, and each combination as the parts it needs.
 #[derive(Debug, Clone)]
 struct Combinations {
-    parts: RegexSet,
+    /// Each distinct part, compiled on its own, and its source for explanations.
+    single: Vec<regex::bytes::Regex>,
+    sources: Vec<String>,
     groups: Vec<Vec<usize>>,
 }
 
 impl Combinations {
-    /// The first combination whose parts all match the text.
+    /// The first combination whose parts all match the text. Each part is its own regex, tried at
+    /// most once and only when a group still needs it: most messages fail a group's first part.
     fn first(&self, text: &[u8]) -> Option<usize> {
-        let matched = self.parts.matches(text);
-        if !matched.matched_any() {
-            return None;
-        }
-        self.groups
-            .iter()
-            .position(|g| g.iter().all(|&i| matched.matched(i)))
+        let mut known: Vec<Option<bool>> = vec![None; self.single.len()];
+        self.groups.iter().position(|g| {
+            g.iter()
+                .all(|&i| *known[i].get_or_insert_with(|| self.single[i].is_match(text)))
+        })
     }
 }
 
@@ -154,8 +155,19 @@ impl SafetyRules {
                     }
                     groups.push(indices);
                 }
+                let single = parts
+                    .iter()
+                    .map(|p| {
+                        regex::bytes::RegexBuilder::new(p)
+                            .unicode(false)
+                            .size_limit(SIZE_LIMIT)
+                            .dfa_size_limit(SIZE_LIMIT)
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 Some(Combinations {
-                    parts: build(&parts)?,
+                    single,
+                    sources: parts,
                     groups,
                 })
             };
@@ -271,7 +283,7 @@ impl CompiledCategory {
         let group = combinations.first(text)?;
         let parts: Vec<&str> = combinations.groups[group]
             .iter()
-            .map(|&i| combinations.parts.patterns()[i].as_str())
+            .map(|&i| combinations.sources[i].as_str())
             .collect();
         Some(format!("all of: {}", parts.join("  +  ")))
     }

@@ -741,6 +741,7 @@ impl Builder {
         // are run only by `check` (the tests run it on the bundled knowledge), so that loading
         // stays fast.
         let mut compiled: Vec<SafetyRules> = Vec::new();
+        let mut prepared: Vec<(String, &SafetyFile, SafetyCategory, Vec<Location>)> = Vec::new();
         let mut expanded: HashMap<RiskCategory, ExpandedPatterns> = HashMap::new();
         for (path, file) in &safety {
             let mut ok = true;
@@ -814,7 +815,28 @@ impl Builder {
                 not: vec![],
             };
             expanded.insert(file.category.value, (lists.0, lists.1, combinations));
-            let rules = match SafetyRules::new(std::slice::from_ref(&category)) {
+            prepared.push((path.clone(), file, category, written));
+        }
+        // Compiling the categories is most of the start-up time: one thread each.
+        let results: Vec<std::result::Result<SafetyRules, regex::Error>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = prepared
+                    .iter()
+                    .map(|(_, _, category, _)| {
+                        scope.spawn(move || SafetyRules::new(std::slice::from_ref(category)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(regex::Error::Syntax("compiling the patterns failed".into()))
+                        })
+                    })
+                    .collect()
+            });
+        for ((path, file, category, written), result) in prepared.iter().zip(results) {
+            let rules = match result {
                 Ok(rules) => rules,
                 Err(set_error) => {
                     let mut located = false;
