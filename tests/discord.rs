@@ -447,12 +447,17 @@ impl Drop for Bot {
 }
 
 fn start_bot(base: &str, data: &std::path::Path) -> Bot {
+    start_bot_with(base, data, &format!("guilds: [\"{GUILD}\"]"))
+}
+
+/// Starts the bot with `extra` as the last line of its `adapters.discord` section.
+fn start_bot_with(base: &str, data: &std::path::Path, extra: &str) -> Bot {
     let config = data.join("waymark.yaml");
     std::fs::write(
         &config,
         format!(
             "moderators:\n  rooms:\n    - {{platform: discord, conversation: \"{MODS}\"}}\n\
-             adapters:\n  discord:\n    application_id: \"{APP}\"\n    moderator_roles: [\"{MOD_ROLE}\"]\n    guilds: [\"{GUILD}\"]\n    delete_disclosures: true\n"
+             adapters:\n  discord:\n    application_id: \"{APP}\"\n    moderator_roles: [\"{MOD_ROLE}\"]\n    delete_disclosures: true\n    {extra}\n"
         ),
     )
     .expect("write config");
@@ -497,6 +502,27 @@ fn start_bot(base: &str, data: &std::path::Path) -> Bot {
         }
     });
     Bot { child, log }
+}
+
+#[tokio::test]
+async fn without_a_guild_list_slash_commands_are_registered_globally() {
+    let standin = StandIn::start().await;
+    let data = tempfile::tempdir().expect("tmp");
+    let _bot = start_bot_with(&standin.base, data.path(), "enabled: true");
+    let mut taken = 0usize;
+    let registered = standin
+        .expect(&mut taken, "slash commands registered globally", |r| {
+            r.method == "PUT" && r.path == format!("/api/v10/applications/{APP}/commands")
+        })
+        .await;
+    assert_eq!(registered.body.as_array().map(Vec::len), Some(4));
+    assert!(
+        !standin
+            .requests()
+            .iter()
+            .any(|r| r.path.contains(&format!("/guilds/{GUILD}/commands"))),
+        "no per-guild registration without a guild list"
+    );
 }
 
 #[tokio::test]

@@ -429,6 +429,21 @@ async def main():
         assert room != old, "the reply went to the direct room the user had left"
         assert ev.decrypted, "the new direct room must be encrypted"
 
+    async def another_bots_notice_is_not_answered():
+        # Another bot speaks in m.notice; answering it could start two bots talking forever.
+        mark = len(alice.got)
+        for _ in range(3):
+            await alice.step(0)
+        await alice.c.room_send(dm, "m.room.message", {"msgtype": "m.notice", "body": "what is grooming?"},
+                                ignore_unverified_devices=True)
+        await asyncio.sleep(4)   # more than the bot takes to answer a question
+        for _ in range(3):
+            await alice.step(0)
+        assert not alice.from_bot(dm, mark), "the bot answered an m.notice"
+        # It is still listening: a plain message right after is answered.
+        await alice.say(dm, "what is sextortion?")
+        await alice.wait_bot("the answer to the text after the notice", dm, after=mark)
+
     async def a_reply_in_a_thread_stays_in_the_thread():
         root = await alice.say(group, "a question about something i saw online")
         mark = len(alice.got)
@@ -574,6 +589,7 @@ async def main():
         await test("a non-moderator's !cases is refused", a_non_moderator_is_refused)
         await test("a young person who left their direct room gets the next reply in a new one",
                    a_user_who_left_their_dm_gets_a_new_one)
+    await test("another bot's m.notice is not answered", another_bots_notice_is_not_answered)
     await test("a reply to a message in a thread stays in the thread", a_reply_in_a_thread_stays_in_the_thread)
     await test("rate limits (M_LIMIT_EXCEEDED) are waited out; every answer arrives once",
                rate_limits_are_waited_out_and_nothing_is_lost)
