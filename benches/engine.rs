@@ -20,6 +20,31 @@ fn messages() -> Vec<String> {
         .collect()
 }
 
+/// Messages the engine has never seen: every blind holdout set, without the dev set's texts.
+fn fresh_messages() -> Vec<String> {
+    let dev: std::collections::HashSet<String> = messages().into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("tests/eval")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("holdout"))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|p| {
+            let text = std::fs::read_to_string(p).expect("holdout set");
+            waymark::eval::load_str(&text).expect("holdout set parses")
+        })
+        .map(|c| c.text)
+        .filter(|t| !dev.contains(t) && seen.insert(t.clone()))
+        .collect()
+}
+
 fn engine() -> Engine {
     Engine::new(
         Knowledge::bundled().expect("bundled knowledge"),
@@ -83,6 +108,51 @@ fn engine_fresh() -> Engine {
     engine()
 }
 
+/// Prints mean, p50, p99 and max of a list of times.
+fn summary(label: &str, mut times: Vec<Duration>, total: Duration) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    println!(
+        "\n{label}: per message over {} decisions (one thread):",
+        times.len()
+    );
+    println!(
+        "  mean {:?}  p50 {:?}  p99 {:?}  max {:?}",
+        mean,
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    println!(
+        "  {:.0} messages/second",
+        times.len() as f64 / total.as_secs_f64()
+    );
+}
+
+/// Latency on messages never seen before, each decided once (after one pass over the dev set):
+/// what a user's new message costs, with the patterns it is the first to need compiled then.
+fn fresh() {
+    let engine = engine();
+    let state = ConversationState::default();
+    for m in &messages() {
+        black_box(engine.decide(m, &state));
+    }
+    let fresh = fresh_messages();
+    let mut times = Vec::with_capacity(fresh.len());
+    let start = Instant::now();
+    for m in &fresh {
+        let t = Instant::now();
+        black_box(engine.decide(black_box(m), &state));
+        times.push(t.elapsed());
+    }
+    summary(
+        "engine.decide on new messages (the holdout sets, each once)",
+        times,
+        start.elapsed(),
+    );
+}
+
 /// Per-message latency distribution, measured message by message.
 fn percentiles(label: &str, options: EngineOptions) {
     let engine =
@@ -123,30 +193,16 @@ fn percentiles(label: &str, options: EngineOptions) {
             println!("  {t:?}  {}", m.chars().take(90).collect::<String>());
         }
     }
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-    let mean = times.iter().sum::<Duration>() / times.len() as u32;
-    println!(
-        "\n{label}: per message over {} decisions (one thread):",
-        times.len()
-    );
-    println!(
-        "  mean {:?}  p50 {:?}  p99 {:?}  max {:?}",
-        mean,
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    );
-    println!(
-        "  {:.0} messages/second",
-        times.len() as f64 / total.as_secs_f64()
-    );
+    summary(label, times, total);
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
-    benches(&mut criterion);
-    criterion.final_summary();
+    // WAYMARK_BENCH_QUICK=1 skips criterion and prints only the per-message distributions.
+    if std::env::var_os("WAYMARK_BENCH_QUICK").is_none() {
+        let mut criterion = Criterion::default().configure_from_args();
+        benches(&mut criterion);
+        criterion.final_summary();
+    }
     percentiles("engine.decide", EngineOptions::default());
     percentiles(
         "engine.decide without the nearest-example net",
@@ -155,4 +211,5 @@ fn main() {
             ..EngineOptions::default()
         },
     );
+    fresh();
 }

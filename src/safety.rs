@@ -2,11 +2,24 @@
 //! every message.
 //!
 //! A category is detected when one of its patterns matches the normalised text and none of its
-//! `unless` patterns does. Each category's patterns run in a single pass over the text.
+//! `unless` patterns does.
+//!
+//! The patterns are many (over a thousand) and full of bounded windows (`a.{0,40}b`). Compiled
+//! into one big set, a lazy DFA would build new states for nearly every new message, costing
+//! milliseconds each, and compiling it would be most of the start-up time. So each pattern is its
+//! own small regex, compiled the first time it is needed, and is tried only when the text holds
+//! one of the literal words every match of it must contain (found for all patterns at once by
+//! one Aho-Corasick pass). The result is the same as running every pattern.
 
 use std::collections::BTreeMap;
 
-use regex::bytes::{RegexSet, RegexSetBuilder};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
+use regex_syntax::hir::{Hir, HirKind};
 
 use crate::knowledge::{RiskCategory, SafetyCategory};
 
@@ -23,9 +36,233 @@ pub struct SafetyRules {
 #[derive(Debug, Clone)]
 struct CompiledCategory {
     category: RiskCategory,
-    patterns: RegexSet,
+    patterns: Patterns,
     combinations: Option<Combinations>,
-    unless: Option<RegexSet>,
+    unless: Option<Patterns>,
+}
+
+/// One pattern, compiled the first time it is needed.
+#[derive(Debug, Clone)]
+struct LazyRegex {
+    source: String,
+    compiled: OnceLock<Result<Regex, regex::Error>>,
+}
+
+impl LazyRegex {
+    fn new(source: &str) -> LazyRegex {
+        LazyRegex {
+            source: source.to_string(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn compiled(&self) -> &Result<Regex, regex::Error> {
+        self.compiled.get_or_init(|| single(&self.source))
+    }
+
+    /// Whether the pattern matches the text, anywhere or (`Some(at)`) starting exactly at `at`.
+    /// Every pattern parsed when the rules were built and `waymark check` compiles them all, so
+    /// a failure here is a pattern too big to compile in a knowledge folder that was never
+    /// checked: it counts as a match (a false alarm is the safe error) and is logged.
+    fn is_match(&self, text: &[u8], at: Option<usize>) -> bool {
+        match self.compiled() {
+            Ok(regex) => match at {
+                None => regex.is_match(text),
+                Some(at) => regex.is_match(Input::new(text).range(at..).anchored(Anchored::Yes)),
+            },
+            Err(err) => {
+                tracing::error!(pattern = %self.source, %err, "a safety pattern does not compile");
+                true
+            }
+        }
+    }
+}
+
+/// A list of patterns that behaves like one set of them (see the module documentation).
+#[derive(Debug, Clone)]
+struct Patterns {
+    regexes: Vec<LazyRegex>,
+    /// The literals: a match of pattern `owner[i]` contains one of its literals.
+    literals: Option<AhoCorasick>,
+    owner: Vec<usize>,
+    /// Per pattern: its literals are the ways a match can begin, so it is tried only where one
+    /// is, anchored there; otherwise a literal anywhere means a search of the whole text.
+    starts: Vec<bool>,
+    /// Patterns with no literals, always tried.
+    always: Vec<usize>,
+}
+
+/// Most prefixes read from one pattern: enough for the large alternations that terms expand to.
+const PREFIX_LIMIT: usize = 1000;
+
+/// Where in a text a pattern might match: starting at a place, or anywhere.
+type Candidate = (usize, Option<usize>);
+
+impl Patterns {
+    fn new(sources: &[String]) -> Result<Patterns, regex::Error> {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owner = Vec::new();
+        let mut starts = Vec::with_capacity(sources.len());
+        let mut always = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(source)
+                .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+            let (words, prefixes) = match required_literals(&hir) {
+                Some(found) => found,
+                None => {
+                    always.push(i);
+                    (Vec::new(), false)
+                }
+            };
+            owner.extend(std::iter::repeat_n(i, words.len()));
+            literals.extend(words);
+            starts.push(prefixes);
+        }
+        let literals = if literals.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::new(&literals)
+                    .map_err(|e| regex::Error::Syntax(format!("literals of the patterns: {e}")))?,
+            )
+        };
+        Ok(Patterns {
+            regexes: sources.iter().map(|s| LazyRegex::new(s)).collect(),
+            literals,
+            owner,
+            starts,
+            always,
+        })
+    }
+
+    /// The patterns that may match the text and where, sorted by pattern (the order written).
+    fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
+        let mut found: Vec<Candidate> = self.always.iter().map(|&i| (i, None)).collect();
+        if let Some(literals) = &self.literals {
+            found.extend(literals.find_overlapping_iter(text).map(|m| {
+                let i = self.owner[m.pattern().as_usize()];
+                (i, self.starts[i].then_some(m.start()))
+            }));
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// Whether pattern `i` matches, given the candidates for it (all with pattern `i`).
+    fn try_one(&self, i: usize, places: &[Candidate], text: &[u8]) -> bool {
+        let regex = &self.regexes[i];
+        if places.iter().any(|(_, at)| at.is_none()) {
+            return regex.is_match(text, None);
+        }
+        places.iter().any(|&(_, at)| regex.is_match(text, at))
+    }
+
+    fn is_match(&self, text: &[u8]) -> bool {
+        self.first(text).is_some()
+    }
+
+    /// The first pattern (in the order written) that matches.
+    fn first(&self, text: &[u8]) -> Option<&str> {
+        let candidates = self.candidates(text);
+        candidates
+            .chunk_by(|a, b| a.0 == b.0)
+            .find(|places| self.try_one(places[0].0, places, text))
+            .map(|places| self.regexes[places[0].0].source.as_str())
+    }
+
+    /// Every pattern that matches, in order (for tests).
+    #[cfg(test)]
+    fn all(&self, text: &[u8]) -> Vec<usize> {
+        self.candidates(text)
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|places| self.try_one(places[0].0, places, text))
+            .map(|places| places[0].0)
+            .collect()
+    }
+
+    /// Compiles every pattern now, returning the first that fails.
+    fn compile_all(&self) -> Result<(), (String, regex::Error)> {
+        for regex in &self.regexes {
+            if let Err(err) = regex.compiled() {
+                return Err((regex.source.clone(), err.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Literal strings of which every match of the pattern contains at least one, and whether they
+/// are its prefixes (every match begins with one). `None` when there are none (for example when
+/// the pattern can begin with any word and match the empty string).
+fn required_literals(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
+    // Prefixes are best: the pattern is then run only where one is, and only that far. The
+    // extractor keeps them finite by shortening them (still prefixes) when there are many.
+    let prefixes = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .limit_total(PREFIX_LIMIT)
+        .extract(hir);
+    if let Some(found) = literals(prefixes) {
+        return Some((found, true));
+    }
+    // Otherwise every part of a top-level sequence must match: "\w+ (cut|burn)" needs "cut" or
+    // "burn" somewhere.
+    let mut extractor = Extractor::new();
+    let mut top = hir;
+    while let HirKind::Capture(capture) = top.kind() {
+        top = &capture.sub;
+    }
+    let mut best = literals(extractor.kind(ExtractKind::Suffix).extract(hir));
+    extractor.kind(ExtractKind::Prefix);
+    if let HirKind::Concat(parts) = top.kind() {
+        for part in parts {
+            best = rarer(best, literals(extractor.extract(part)));
+        }
+    }
+    best.map(|found| (found, false))
+}
+
+/// A literal sequence's literals, when it is finite and none is empty.
+fn literals(seq: Seq) -> Option<Vec<Vec<u8>>> {
+    if seq.min_literal_len().is_none_or(|len| len == 0) {
+        return None;
+    }
+    seq.literals()
+        .map(|lits| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// The rarer of two literal sets: the longer shortest literal (up to 6 bytes, beyond which all
+/// are rare), then the fewer literals.
+fn rarer(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let score = |set: &Vec<Vec<u8>>| {
+        let shortest = set.iter().map(Vec::len).min().unwrap_or(0).min(6);
+        (shortest, std::cmp::Reverse(set.len()))
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// One pattern, compiled over bytes with Unicode classes off: the normalised text is lower-case
+/// ASCII words, so `.`, `\w`, `\d` and `\b` mean their ASCII selves. That keeps hand-written
+/// patterns small and fast to compile; literal non-ASCII characters (`£`, `é`) still match.
+fn single(pattern: &str) -> Result<Regex, regex::Error> {
+    use regex_automata::util::syntax;
+    Regex::builder()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            Regex::config()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(SIZE_LIMIT))
+                .hybrid_cache_capacity(SIZE_LIMIT),
+        )
+        .build(pattern)
+        .map_err(|e| regex::Error::Syntax(e.to_string()))
 }
 
 /// One detected category and the pattern that found it, for explanations.
@@ -35,17 +272,6 @@ pub struct Hit {
     pub category: RiskCategory,
     /// The pattern that matched.
     pub pattern: String,
-}
-
-/// Patterns are compiled over bytes with Unicode classes off: the normalised text is lower-case
-/// ASCII words, so `.`, `\w`, `\d` and `\b` mean their ASCII selves. That keeps large hand-written
-/// sets small and fast to compile; literal non-ASCII characters (`£`, `é`) still match.
-fn build(patterns: &[String]) -> Result<RegexSet, regex::Error> {
-    RegexSetBuilder::new(patterns)
-        .unicode(false)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(SIZE_LIMIT)
-        .build()
 }
 
 /// Whether a term name is valid: upper-case letters, digits and `_`, starting with a letter.
@@ -97,20 +323,27 @@ pub const MAX_COMBINATION: usize = 3;
 /// A category's combinations: each part compiled once, and each combination as the parts it needs.
 #[derive(Debug, Clone)]
 struct Combinations {
-    /// Each distinct part, compiled on its own, and its source for explanations.
-    single: Vec<regex::bytes::Regex>,
-    sources: Vec<String>,
+    /// Each distinct part, compiled on its own when first needed.
+    parts: Patterns,
     groups: Vec<Vec<usize>>,
 }
 
 impl Combinations {
-    /// The first combination whose parts all match the text. Each part is its own regex, tried at
-    /// most once and only when a group still needs it: most messages fail a group's first part.
+    /// The first combination whose parts all match the text. A part is tried only if the text
+    /// holds one of its literals, at most once, and only when a group still needs it.
     fn first(&self, text: &[u8]) -> Option<usize> {
-        let mut known: Vec<Option<bool>> = vec![None; self.single.len()];
+        let candidates = self.parts.candidates(text);
+        let mut places: Vec<&[Candidate]> = vec![&[]; self.parts.regexes.len()];
+        for chunk in candidates.chunk_by(|a, b| a.0 == b.0) {
+            places[chunk[0].0] = chunk;
+        }
+        let mut known: Vec<Option<bool>> = places
+            .iter()
+            .map(|p| p.is_empty().then_some(false))
+            .collect();
         self.groups.iter().position(|g| {
             g.iter()
-                .all(|&i| *known[i].get_or_insert_with(|| self.single[i].is_match(text)))
+                .all(|&i| *known[i].get_or_insert_with(|| self.parts.try_one(i, places[i], text)))
         })
     }
 }
@@ -118,7 +351,8 @@ impl Combinations {
 impl SafetyRules {
     /// Checks that one pattern compiles.
     pub fn check_pattern(pattern: &str) -> Result<(), regex::Error> {
-        build(&[pattern.to_string()]).map(drop)
+        single(pattern)?;
+        Patterns::new(&[pattern.to_string()]).map(drop)
     }
 
     /// Compiles the patterns of the given categories.
@@ -128,7 +362,7 @@ impl SafetyRules {
             let unless = if category.unless.is_empty() {
                 None
             } else {
-                Some(build(&category.unless)?)
+                Some(Patterns::new(&category.unless)?)
             };
             let combinations = if category.combinations.is_empty() {
                 None
@@ -155,25 +389,14 @@ impl SafetyRules {
                     }
                     groups.push(indices);
                 }
-                let single = parts
-                    .iter()
-                    .map(|p| {
-                        regex::bytes::RegexBuilder::new(p)
-                            .unicode(false)
-                            .size_limit(SIZE_LIMIT)
-                            .dfa_size_limit(SIZE_LIMIT)
-                            .build()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
                 Some(Combinations {
-                    single,
-                    sources: parts,
+                    parts: Patterns::new(&parts)?,
                     groups,
                 })
             };
             compiled.push(CompiledCategory {
                 category: category.category,
-                patterns: build(&category.patterns)?,
+                patterns: Patterns::new(&category.patterns)?,
                 combinations,
                 unless,
             });
@@ -182,6 +405,21 @@ impl SafetyRules {
         Ok(SafetyRules {
             categories: compiled,
         })
+    }
+
+    /// Compiles every pattern now (they are otherwise compiled on first use), so that `waymark
+    /// check` finds any that cannot be. Returns the first that fails and why.
+    pub fn compile_all(&self) -> Result<(), (String, regex::Error)> {
+        for c in &self.categories {
+            c.patterns.compile_all()?;
+            if let Some(unless) = &c.unless {
+                unless.compile_all()?;
+            }
+            if let Some(combinations) = &c.combinations {
+                combinations.parts.compile_all()?;
+            }
+        }
+        Ok(())
     }
 
     /// Joins rules compiled separately (one per category) into one.
@@ -236,10 +474,9 @@ impl SafetyRules {
     pub fn hits_in<'s>(&self, normalized: &str, sentences: &dyn Fn() -> &'s [String]) -> Vec<Hit> {
         let mut hits = Vec::new();
         for c in &self.categories {
-            // `is_match` stops at the first match; which pattern it was is looked up only for a hit.
-            if !c.is_match(normalized.as_bytes()) {
+            let Some(pattern) = c.first_match(normalized.as_bytes()) else {
                 continue;
-            }
+            };
             let cancels = |text: &str| {
                 c.unless
                     .as_ref()
@@ -256,7 +493,7 @@ impl SafetyRules {
             if !cancelled {
                 hits.push(Hit {
                     category: c.category,
-                    pattern: c.first_match(normalized.as_bytes()).unwrap_or_default(),
+                    pattern,
                 });
             }
         }
@@ -276,14 +513,14 @@ impl CompiledCategory {
 
     /// The first pattern, or else the first combination, that matches: for explanations.
     fn first_match(&self, text: &[u8]) -> Option<String> {
-        if let Some(first) = self.patterns.matches(text).iter().next() {
-            return Some(self.patterns.patterns()[first].clone());
+        if let Some(first) = self.patterns.first(text) {
+            return Some(first.to_string());
         }
         let combinations = self.combinations.as_ref()?;
         let group = combinations.first(text)?;
         let parts: Vec<&str> = combinations.groups[group]
             .iter()
-            .map(|&i| combinations.sources[i].as_str())
+            .map(|&i| combinations.parts.regexes[i].source.as_str())
             .collect();
         Some(format!("all of: {}", parts.join("  +  ")))
     }
@@ -385,9 +622,64 @@ mod tests {
         );
     }
 
+    /// The literal prefilter and the anchored attempts must never change an answer: every
+    /// kind of pattern (prefixes, no usable prefix, able to match nothing, alternatives at the
+    /// top, windows, look-arounds) against a plain set of the same patterns.
+    #[test]
+    fn patterns_answer_exactly_as_one_set_would() {
+        let sources: Vec<String> = [
+            r"\b(he|hes|she) (said|says)\b.{0,20}\b(secret|tell)\b",
+            r"\w+ (cut|burn)ing\b",
+            r"(x)?",
+            r"\bkill (my ?self|me)\b|\bend it\b",
+            r"((my|our) (coach|\w+ teacher)|a stranger)\b.{0,30}\btouch",
+            r"\d+ ?(quid|pounds)\b",
+            r"(?:^|\s)pay\b",
+            r"[a-c]{2}z",
+            r"\bi\b",
+        ]
+        .map(String::from)
+        .to_vec();
+        let patterns = Patterns::new(&sources).expect("compiles");
+        let set = regex::bytes::RegexSet::new(&sources).expect("compiles");
+        let words = [
+            "he", "said", "secret", "my", "coach", "maths", "teacher", "touch", "a", "stranger",
+            "cutting", "burning", "kill", "myself", "end", "it", "20", "quid", "pay", "abz", "i",
+            "the", "x", "tell",
+        ];
+        // Every text of up to four of these words, and some longer ones.
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut state = 7u64;
+        for _ in 0..4000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = 1 + (state >> 60) as usize;
+            let mut text = Vec::new();
+            let mut s = state;
+            for _ in 0..len {
+                text.push(words[(s % words.len() as u64) as usize]);
+                s /= words.len() as u64;
+                if s == 0 {
+                    s = state.rotate_left(17);
+                }
+            }
+            texts.push(text.join(" "));
+        }
+        for text in &texts {
+            let want: Vec<usize> = set.matches(text.as_bytes()).iter().collect();
+            assert_eq!(patterns.all(text.as_bytes()), want, "{text:?}");
+            let first = patterns
+                .first(text.as_bytes())
+                .and_then(|p| sources.iter().position(|s| s == p));
+            assert_eq!(first, want.first().copied(), "{text:?}");
+        }
+    }
+
     #[test]
     fn ascii_classes_still_match_non_ascii_literals() {
-        let set = build(&[r"£\d+".to_string(), r"\bespaña\b".to_string()]).expect("compiles");
+        let set =
+            Patterns::new(&[r"£\d+".to_string(), r"\bespaña\b".to_string()]).expect("compiles");
         assert!(set.is_match("pay £200".as_bytes()));
         assert!(set.is_match("helpline in españa".as_bytes()));
     }

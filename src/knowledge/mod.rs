@@ -858,6 +858,16 @@ impl Builder {
                 }
             };
             if self.verify_examples {
+                if let Err((source, err)) = rules.compile_all() {
+                    let all = category.patterns.iter().chain(&category.unless);
+                    let at = written
+                        .iter()
+                        .zip(all.chain(category.combinations.iter().flatten()))
+                        .find(|(_, full)| **full == source)
+                        .map_or(file.category.referenced, |(at, _)| *at);
+                    self.error(path, at, format!("pattern does not compile: {err}"));
+                    continue;
+                }
                 self.run_examples(path, file, &rules);
             }
             compiled.push(rules);
