@@ -18,6 +18,7 @@ const WORD_CODES: &[&str] = &[
 /// "from", "to" or "helpline".
 const AMBIGUOUS: &[&str] = &[
     "jordan", "georgia", "turkey", "chad", "jersey", "guinea", "niger", "china", "india", "us",
+    "kl",
 ];
 
 /// Finds countries in normalised text.
@@ -204,7 +205,9 @@ impl Mention {
             regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support)\b")
                 .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });
-        let self_located = CUE.is_match(&before) || AFTER.is_match(&after);
+        // "at eaton centre toronto and he…", "in sydney rn": a message that opens with where it is.
+        let opens_with_place = at <= 4 && matches!(words.first(), Some(&("at" | "in")));
+        let self_located = CUE.is_match(&before) || AFTER.is_match(&after) || opens_with_place;
         Mention {
             code: code.to_string(),
             self_located,

@@ -461,6 +461,19 @@ fn masked_word(word: &str) -> bool {
             | "naked"
             | "suicide"
             | "suicidal"
+            | "sexual"
+            | "sexually"
+            | "abuse"
+            | "abused"
+            | "abuser"
+            | "abusing"
+            | "molest"
+            | "molested"
+            | "assault"
+            | "assaulted"
+            | "groomed"
+            | "grooming"
+            | "touched"
     ) || matches!(word, "fuck" | "fucking" | "shit")
 }
 
@@ -692,6 +705,7 @@ mod tests {
             "someone made a fake nude of me with ai"
         );
         assert_eq!(normalize("been s/h-ing again"), "been self harming again");
+        assert_eq!(normalize("he s*xually ab*sed me"), "he sexually abused me");
     }
 
     #[test]

@@ -173,6 +173,28 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     assert!(d.reply.contains("0800 1111"), "the user's own helpline");
     let d = ENGINE.decide("im on holiday in france, who do i call", &gb);
     assert_eq!(d.country.as_deref(), Some("FR"));
+    // A message that opens with where the writer is: the emergency number must be that country's.
+    let d = ENGINE.decide(
+        "at eaton centre toronto w the guy from insta and he keeps pulling me towards his car",
+        &gb,
+    );
+    assert_eq!(d.country.as_deref(), Some("CA"));
+    assert!(d.reply.contains("911"), "{}", d.reply);
+    assert_eq!(
+        decide("im brazilian who can i call").country.as_deref(),
+        Some("BR")
+    );
+    assert_eq!(
+        decide("he says he'll show them to my dad. i live in KL")
+            .country
+            .as_deref(),
+        Some("MY")
+    );
+    assert_eq!(
+        decide("kl is such a vibe").country,
+        None,
+        "not without a cue"
+    );
 }
 
 #[test]
@@ -275,4 +297,39 @@ fn a_disclosure_at_the_end_of_a_very_long_message_is_still_seen() {
     assert!(d.escalate);
     let d = decide(&filler);
     assert_ne!(d.intent, Intent::Risk);
+}
+
+#[test]
+fn courtesies_help_and_a_person_are_recognised() {
+    for text in [
+        "Good evening, I hope you are well.",
+        "Thanks, I think I know what to do now. Goodnight.",
+        "hiya how are you",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
+    }
+    // A courtesy does not hide a question.
+    assert_ne!(
+        decide("good evening, i hope you are well, how do i report a fake account").intent,
+        Intent::Greeting
+    );
+    for text in [
+        "wat do i even use this for",
+        "I'm a social worker trialling this for my team. What is it able to do?",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Help, "{text}");
+    }
+    let d = decide("is there a mod online rn i need to tell someone smth");
+    assert_eq!(d.intent, Intent::Human);
+    assert!(d.escalate);
+    // A question about a framework is guidance, even when it names helplines.
+    let d = ENGINE.decide(
+        "What does the UNICEF framework say about counselling, helplines and other services children can get to?",
+        &ConversationState {
+            audience: Some(Audience::Practitioner),
+            ..ConversationState::default()
+        },
+    );
+    assert_eq!(d.intent, Intent::Guidance);
+    assert_eq!(d.entries.first().map(String::as_str), Some("pr-strategy-4"));
 }

@@ -363,7 +363,9 @@ impl Engine {
         let words = d.normalized.split(' ').count();
         let country_only =
             mentioned_country.is_some() && words <= 4 && (state.awaiting_country || words <= 2);
-        if rules::SIGNPOST.is_match(&d.normalized) || country_only {
+        let about_framework =
+            rules::FRAMEWORK.is_match(&d.normalized) && mentioned_country.is_none();
+        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework || country_only {
             d.why.push(if country_only {
                 "rule: names a country".into()
             } else {
@@ -372,15 +374,17 @@ impl Engine {
             self.signposting_reply(&mut d);
             return d;
         }
-        let other_words = d
-            .normalized
+        let plain = rules::COURTESY.replace_all(&d.normalized, " ");
+        let other_words = plain
             .split(' ')
-            .filter(|w| !rules::GREETING_FILLER.contains(w))
+            .filter(|w| !w.is_empty() && !rules::GREETING_FILLER.contains(w))
             .count();
-        if words <= 8
+        let greeting = rules::GREETING.is_match(&d.normalized)
+            || plain.len() < d.normalized.len() && rules::GOODBYE.is_match(&d.normalized);
+        if plain.split_whitespace().count() <= 8
             && other_words <= 1
-            && rules::GREETING.is_match(&d.normalized)
-            && !rules::SUBSTANCE.is_match(&d.normalized)
+            && greeting
+            && !rules::SUBSTANCE.is_match(&plain)
         {
             d.why.push("rule: greeting".into());
             d.intent = Intent::Greeting;

@@ -47,6 +47,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(talk|speak|chat|discuss this)\b.{0,20}\b(with|to)\b.{0,25}\b(mod|mods|moderator|admin|staff|member of (your |the )?staff|safeguarding lead|your team|someone from (your|the) team|a member)\b",
         r"\b(someone|somebody|a person|one of you)\b.{0,15}\b(get in touch|contact me|reach out to me|call me|message me|dm me)\b",
         r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
+        r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
     ])
 });
 
@@ -67,6 +68,8 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|can|will) (you|this bot|it) (cover|help with|do|talk about|answer|know about)\b",
         r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
         r"\bwhat (is|are) the commands?\b|\blist (the |of )?commands\b",
+        r"\bwhat (do|can|should|would) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool) for\b",
+        r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
     ])
 });
 
@@ -205,6 +208,22 @@ pub const GREETING_FILLER: &[&str] = &[
     "ah",
 ];
 
+/// Courtesies that do not make a greeting, a thank-you or a goodbye into a question: "good
+/// evening, i hope you are well", "thanks, i think i know what to do now".
+pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b",
+    )
+});
+
+/// Naming a framework or strategy: a practitioner's question about it is guidance, even when it
+/// mentions helplines ("what does the UNICEF framework say about helplines and counselling").
+pub static FRAMEWORK: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(unicef|inspire|itu|framework|six strategies|strategy (\d|one|two|three|four|five|six)|weprotect|model national response|guidelines)\b",
+    )
+});
+
 /// Thanking.
 pub static THANKS: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b(thanks|thank you|thank u|cheers|ta|helped|helpful)\b"));
@@ -261,7 +280,15 @@ mod tests {
         for s in [&*HUMAN, &*HELP, &*SIGNPOST, &*REPORTING, &*PRACTITIONER] {
             assert!(!s.is_empty());
         }
-        for r in [&*GREETING, &*THANKS, &*GOODBYE, &*SUBSTANCE, &*THIRD_PARTY] {
+        for r in [
+            &*GREETING,
+            &*THANKS,
+            &*GOODBYE,
+            &*SUBSTANCE,
+            &*THIRD_PARTY,
+            &*COURTESY,
+            &*FRAMEWORK,
+        ] {
             assert!(!r.as_str().is_empty());
         }
     }

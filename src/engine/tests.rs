@@ -35,3 +35,10 @@ fn intents_round_trip() {
         assert_eq!(Intent::parse(intent.as_str()), Some(intent));
     }
 }
+
+#[test]
+fn a_question_about_a_framework_is_not_a_helpline_request() {
+    let text = "what does the unicef framework say about counselling helplines and other services children can get to";
+    assert!(rules::FRAMEWORK.is_match(text));
+    assert!(rules::SIGNPOST.is_match(text));
+}
