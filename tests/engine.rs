@@ -195,6 +195,19 @@ fn countries_are_found_by_name_demonym_and_native_name() {
         None,
         "not without a cue"
     );
+    for (text, code) in [
+        (
+            "one of our girls rang from a party at a flat in Birmingham",
+            "GB",
+        ),
+        ("hello, I am girl from Gdańsk", "PL"),
+        (
+            "im actually in ireland not the uk. whats the number here",
+            "IE",
+        ),
+    ] {
+        assert_eq!(decide(text).country.as_deref(), Some(code), "{text}");
+    }
 }
 
 #[test]

@@ -48,6 +48,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(someone|somebody|a person|one of you)\b.{0,15}\b(get in touch|contact me|reach out to me|call me|message me|dm me)\b",
         r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
         r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
+        r"\binstead of (the |a |this |a stupid )?(bot|robot|ai|machine)\b",
     ])
 });
 
@@ -70,6 +71,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (is|are) the commands?\b|\blist (the |of )?commands\b",
         r"\bwhat (do|can|should|would) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool) for\b",
         r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
+        r"\bis this (the|a) (help|helper|support|safety|advice)? ?(bot|chat|service|line|thing)\b",
     ])
 });
 
@@ -77,7 +79,8 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
 pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
-        r"\b(number|numbers|phone)\b.{0,20}\b(call|ring|phone|text|for|to)\b",
+        r"\b(number|numbers)\b.{0,20}\b(call|ring|phone|text|for|to)\b|\bphone\b.{0,10}\b(call|ring|text)\b",
+        r"\bwhats the (number|helpline|line) (here|there|in)\b",
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
         r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|linea|lineas|ligne|linha|niños|ninos|kindertelefoon|zaufania|đường dây|hotline)\b",
         r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
@@ -114,7 +117,7 @@ pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Greetings and small talk that need only a short reply.
 pub static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(hi|hey|heya|hiya|hello|helo|yo|sup|wassup|whats up|hola|morning|good (morning|afternoon|evening)|ok|okay|k|kk|cool|lol|lmao|thanks|thank you|thank u|thanks so much|cheers|ta|bye|goodbye|bye bye|cya|see you|see ya|later|night|gn|ok bye|ok thanks|ok thank you|thanks bye|alright|nice)\b",
+        r"\b(hi|hey|heya|hiya|hello|helo|yo|sup|wassup|whats up|hola|salam|salaam|assalamu alaikum|namaste|bonjour|hallo|ciao|hej|morning|good (morning|afternoon|evening)|ok|okay|k|kk|cool|lol|lmao|thanks|thank you|thank u|thanks so much|cheers|ta|bye|goodbye|bye bye|cya|see you|see ya|later|night|gn|ok bye|ok thanks|ok thank you|thanks bye|alright|nice)\b",
     )
 });
 
@@ -132,6 +135,17 @@ pub const GREETING_FILLER: &[&str] = &[
     "whats",
     "up",
     "hola",
+    "salam",
+    "salaam",
+    "namaste",
+    "bonjour",
+    "hallo",
+    "ciao",
+    "hej",
+    "useful",
+    "x",
+    "xx",
+    "xxx",
     "morning",
     "good",
     "afternoon",
@@ -212,7 +226,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\bthanks? (you )?for listening\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b",
     )
 });
 
