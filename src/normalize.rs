@@ -514,6 +514,10 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "r" => "are",
         "ur" | "youre" => "your",
         "rn" => "right now",
+        "wud" | "wld" => "would",
+        "cud" | "cld" => "could",
+        "shud" | "shld" => "should",
+        "fr" | "frfr" => "for real",
         "pls" | "plz" | "plss" | "plez" | "pleez" | "pleas" => "please",
         "kms" => "kill myself",
         "kys" => "kill yourself",
@@ -625,7 +629,7 @@ mod tests {
         assert_eq!(normalize("i w4nt 2 k1ll mys3lf"), "i want to kill myself");
         assert_eq!(
             normalize("thinking abt unaliving myself tn fr"),
-            "thinking about killing myself tonight fr"
+            "thinking about killing myself tonight for real"
         );
         assert_eq!(normalize("my uncl3 r@ped me"), "my uncle raped me");
         assert_eq!(
@@ -705,6 +709,10 @@ mod tests {
             "someone made a fake nude of me with ai"
         );
         assert_eq!(normalize("been s/h-ing again"), "been self harming again");
+        assert_eq!(
+            normalize("no1 wud miss me fr"),
+            "no one would miss me for real"
+        );
         assert_eq!(normalize("he s*xually ab*sed me"), "he sexually abused me");
     }
 

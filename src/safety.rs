@@ -26,6 +26,9 @@ use crate::knowledge::{RiskCategory, SafetyCategory};
 /// Size limit for compiled patterns, generous for hand-written rules but bounded.
 const SIZE_LIMIT: usize = 64 << 20;
 
+/// Memory each pattern's lazy DFA may use for the states it builds; there are over a thousand.
+const CACHE_LIMIT: usize = 8 << 20;
+
 /// The compiled safety patterns of a knowledge base: one `RegexSet` per category, so that a large
 /// category never pushes the others over the compiled-size limit.
 #[derive(Debug, Clone)]
@@ -63,8 +66,9 @@ impl LazyRegex {
     /// Whether the pattern matches the text, anywhere or (`Some(at)`) starting exactly at `at`.
     /// Every pattern parsed when the rules were built and `waymark check` compiles them all, so
     /// a failure here is a pattern too big to compile in a knowledge folder that was never
-    /// checked: it counts as a match (a false alarm is the safe error) and is logged.
-    fn is_match(&self, text: &[u8], at: Option<usize>) -> bool {
+    /// checked. It is logged and answers `on_error`: the answer that errs towards raising the
+    /// risk (a match for a pattern, no match for an `unless`).
+    fn is_match(&self, text: &[u8], at: Option<usize>, on_error: bool) -> bool {
         match self.compiled() {
             Ok(regex) => match at {
                 None => regex.is_match(text),
@@ -72,7 +76,7 @@ impl LazyRegex {
             },
             Err(err) => {
                 tracing::error!(pattern = %self.source, %err, "a safety pattern does not compile");
-                true
+                on_error
             }
         }
     }
@@ -90,6 +94,8 @@ struct Patterns {
     starts: Vec<bool>,
     /// Patterns with no literals, always tried.
     always: Vec<usize>,
+    /// What a pattern that cannot be compiled answers (see [`LazyRegex::is_match`]).
+    on_error: bool,
 }
 
 /// Most prefixes read from one pattern: enough for the large alternations that terms expand to.
@@ -99,7 +105,17 @@ const PREFIX_LIMIT: usize = 1000;
 type Candidate = (usize, Option<usize>);
 
 impl Patterns {
+    /// Patterns that raise a risk (or parts of a combination that does).
     fn new(sources: &[String]) -> Result<Patterns, regex::Error> {
+        Patterns::build(sources, true)
+    }
+
+    /// `unless` patterns, which cancel one.
+    fn cancelling(sources: &[String]) -> Result<Patterns, regex::Error> {
+        Patterns::build(sources, false)
+    }
+
+    fn build(sources: &[String], on_error: bool) -> Result<Patterns, regex::Error> {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owner = Vec::new();
         let mut starts = Vec::with_capacity(sources.len());
@@ -136,6 +152,7 @@ impl Patterns {
             owner,
             starts,
             always,
+            on_error,
         })
     }
 
@@ -157,9 +174,11 @@ impl Patterns {
     fn try_one(&self, i: usize, places: &[Candidate], text: &[u8]) -> bool {
         let regex = &self.regexes[i];
         if places.iter().any(|(_, at)| at.is_none()) {
-            return regex.is_match(text, None);
+            return regex.is_match(text, None, self.on_error);
         }
-        places.iter().any(|&(_, at)| regex.is_match(text, at))
+        places
+            .iter()
+            .any(|&(_, at)| regex.is_match(text, at, self.on_error))
     }
 
     fn is_match(&self, text: &[u8]) -> bool {
@@ -259,7 +278,7 @@ fn single(pattern: &str) -> Result<Regex, regex::Error> {
             Regex::config()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(SIZE_LIMIT))
-                .hybrid_cache_capacity(SIZE_LIMIT),
+                .hybrid_cache_capacity(CACHE_LIMIT),
         )
         .build(pattern)
         .map_err(|e| regex::Error::Syntax(e.to_string()))
@@ -362,7 +381,7 @@ impl SafetyRules {
             let unless = if category.unless.is_empty() {
                 None
             } else {
-                Some(Patterns::new(&category.unless)?)
+                Some(Patterns::cancelling(&category.unless)?)
             };
             let combinations = if category.combinations.is_empty() {
                 None
@@ -674,6 +693,23 @@ mod tests {
                 .and_then(|p| sources.iter().position(|s| s == p));
             assert_eq!(first, want.first().copied(), "{text:?}");
         }
+    }
+
+    /// A pattern too big to compile (possible in a folder `waymark check` never saw) errs towards
+    /// raising the risk: as a pattern it matches, as an `unless` it cancels nothing.
+    #[test]
+    fn a_pattern_that_cannot_compile_errs_towards_the_risk() {
+        let huge = r"(?:(?:\w{100}){100}){1000}".to_string();
+        let mut category = grooming(vec![r"\bkeep (it|this) secret\b".into()]);
+        category.unless = vec![format!(r"\bjust kidding\b|{huge}")];
+        let rules = SafetyRules::new(&[category]).expect("parses");
+        assert_eq!(
+            rules.detect("he told me to keep it secret"),
+            [RiskCategory::Grooming]
+        );
+        assert!(rules.compile_all().is_err(), "check reports it");
+        let rules = SafetyRules::new(&[grooming(vec![huge])]).expect("parses");
+        assert_eq!(rules.detect("hello"), [RiskCategory::Grooming]);
     }
 
     #[test]

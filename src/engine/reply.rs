@@ -3,6 +3,15 @@
 use super::{Decision, Engine, Intent, rules};
 use crate::knowledge::{Audience, Confidence, Country, Entry};
 
+/// Entries that fit almost any disclosure (see [`Engine::risk_reply`]).
+const GENERAL_ENTRIES: &[&str] = &[
+    "yp-not-your-fault",
+    "yp-telling-someone",
+    "yp-block-report",
+    "reporting-services",
+    "pr-responding-to-disclosure",
+];
+
 /// At most this many related entries follow a guidance answer.
 const MAX_RELATED: usize = 2;
 
@@ -40,9 +49,12 @@ impl Engine {
         // moves up. A third-party disclosure keeps the worried-friend entry first.
         let fixed = usize::from(entries.first().is_some_and(|e| e == "yp-worried-friend"));
         if let Some(head) = entries.get(fixed).cloned() {
+            // Only a topical entry moves up: the general ones ("it is not your fault", "telling
+            // someone") fit almost any disclosure's words and stay where the category put them.
             let best_listed = entries
                 .iter()
                 .skip(fixed + 1)
+                .filter(|e| !GENERAL_ENTRIES.contains(&e.as_str()))
                 .max_by(|a, b| score(a).total_cmp(&score(b)))
                 .cloned();
             if let Some(better) = best_listed

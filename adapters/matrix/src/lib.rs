@@ -198,7 +198,7 @@ impl Matrix {
     /// stops, reconnecting with back-off.
     pub async fn run(self, events: mpsc::Sender<Event>, jobs: mpsc::Receiver<Job>) {
         let client = self.client.clone();
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::sync();
         let token = loop {
             match client
                 .sync_once(SyncSettings::default().timeout(Duration::ZERO))
@@ -286,7 +286,7 @@ impl Matrix {
             }
             // A connection that worked for a while starts its back-off again from 1 s.
             if synced.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                backoff = Backoff::new();
+                backoff = Backoff::sync();
             }
             backoff.wait().await;
             // Continue from the stored token (the sync loop saves it after each response).
@@ -296,17 +296,43 @@ impl Matrix {
 }
 
 /// Exponential back-off, 1 s doubling to 5 minutes.
-struct Backoff(Duration);
+/// Doubling waits between retries, from a first wait up to a cap.
+struct Backoff {
+    next: Duration,
+    cap: Duration,
+}
 
 impl Backoff {
-    fn new() -> Backoff {
-        Backoff(Duration::from_secs(1))
+    /// Reconnecting the sync loop: 1 s, 2 s, 4 s … up to 5 minutes.
+    fn sync() -> Backoff {
+        Backoff {
+            next: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+        }
     }
+
+    /// Joining a room on invite: 2 s, 4 s … up to 2048 s, about 68 minutes in all.
+    fn join() -> Backoff {
+        Backoff {
+            next: Duration::from_secs(2),
+            cap: Duration::from_secs(2048),
+        }
+    }
+
+    /// The next wait; the one after is twice as long, up to the cap.
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.cap);
+        delay
+    }
+
     async fn wait(&mut self) {
-        tokio::time::sleep(self.0).await;
-        self.0 = (self.0 * 2).min(Duration::from_secs(300));
+        tokio::time::sleep(self.next_delay()).await;
     }
 }
+
+/// Attempts at joining a room on invite before giving up (see [`Backoff::join`]).
+const JOIN_ATTEMPTS: u32 = 12;
 
 struct Context {
     events: mpsc::Sender<Event>,
@@ -423,21 +449,19 @@ fn on_invite(room: Room, inviter: OwnedUserId, policy: Arc<InvitePolicy>) {
         return;
     }
     tokio::spawn(async move {
-        let mut delay = Duration::from_secs(2);
-        loop {
+        let mut backoff = Backoff::join();
+        for attempt in 1..=JOIN_ATTEMPTS {
             match room.join().await {
                 Ok(()) => {
                     info!("joined a room on invite");
                     return;
                 }
-                Err(e) if delay > Duration::from_secs(3600) => {
+                Err(e) if attempt == JOIN_ATTEMPTS => {
                     warn!(error = %e, "giving up joining a room");
-                    return;
                 }
                 Err(e) => {
                     warn!(error = %e, "joining a room failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+                    backoff.wait().await;
                 }
             }
         }
@@ -664,6 +688,22 @@ pub fn room_id(s: &str) -> Option<OwnedRoomId> {
 mod tests {
     use super::*;
     use matrix_sdk::ruma::Int;
+
+    #[test]
+    fn back_off_doubles_up_to_its_cap() {
+        let secs = |mut b: Backoff, n: usize| -> Vec<u64> {
+            (0..n).map(|_| b.next_delay().as_secs()).collect()
+        };
+        assert_eq!(
+            secs(Backoff::sync(), 11),
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+        );
+        let join = secs(Backoff::join(), JOIN_ATTEMPTS as usize - 1);
+        assert_eq!(join.first(), Some(&2));
+        assert_eq!(join.last(), Some(&2048));
+        // Between the first attempt and giving up: a little over an hour of retrying.
+        assert_eq!(join.iter().sum::<u64>(), 4094);
+    }
 
     #[test]
     fn creators_count_as_moderators_above_any_threshold() {
