@@ -332,6 +332,26 @@ fn courtesies_help_and_a_person_are_recognised() {
     ] {
         assert_eq!(decide(text).intent, Intent::Help, "{text}");
     }
+    for text in [
+        "cheers, that was actually useful. did not expect that from a bot tbh",
+        "Thank you so much, that's really reassuring. Goodnight.",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
+    }
+    for text in [
+        "What I can ask you? Which topics you know?",
+        "wat do u do? r u a robot",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Help, "{text}");
+    }
+    assert_eq!(
+        decide("can i tawk to a reel person plz").intent,
+        Intent::Human
+    );
+    assert_eq!(
+        decide("wats the chidline numbr").intent,
+        Intent::Signposting
+    );
     let d = decide("is there a mod online rn i need to tell someone smth");
     assert_eq!(d.intent, Intent::Human);
     assert!(d.escalate);

@@ -49,6 +49,8 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
         r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
         r"\binstead of (the |a |this |a stupid )?(bot|robot|ai|machine)\b",
+        r"\b(talk|speak|chat) to (a |an )?(reel|rael|reall|reeal) (person|human|one)\b",
+        r"\b(discuss|raise|talk about|go through)\b.{0,50}\b(member of (your |the )?(team|staff)|someone (from|in|on) (your|the) team)\b|\brather than (through )?(the |this )?(chat|bot|chatbot)\b",
         r"\b(speak|talk|chat) to (someone|somebody|a person|a member|one of you) (from|in|on|of) (your|the) (\w+ )?team\b",
     ])
 });
@@ -70,9 +72,12 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|can|will) (you|this bot|it) (cover|help with|do|talk about|answer|know about)\b",
         r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
         r"\bwhat (is|are) the commands?\b|\blist (the |of )?commands\b",
-        r"\bwhat (do|can|should|would) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool) for\b",
+        r"\bwhat (sort of things |kind of things |things |stuff )?(do|can|should|would|could) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool|this chatbot|the chatbot|this chat) for\b",
         r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
         r"\bis this (the|a) (help|helper|support|safety|advice)? ?(bot|chat|service|line|thing)\b",
+        r"^what do (you|u) do\b|\bare (you|u) a (robot|bot|ai|machine)\b",
+        r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
+        r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
     ])
 });
 
@@ -82,6 +87,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
         r"\b(number|numbers)\b.{0,20}\b(call|ring|phone|text|for|to)\b|\bphone\b.{0,10}\b(call|ring|text)\b",
         r"\bwhats the (number|helpline|line) (here|there|in)\b",
+        r"\bwhere (i can|can i|could i|do i) (talk|speak|go) (to (somebody|someone|anyone)|for help)\b",
         r"\b(number|numbers|helpline|helplines|line|hotline)s? (4|for) (kids|children|teens|young people|me|students|teenagers)\b",
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
         r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|linea|lineas|ligne|linha|niños|ninos|kindertelefoon|zaufania|đường dây|hotline)\b",
@@ -110,7 +116,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Asking where to report abuse material (signposted to `reporting-services`).
 pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
-        r"\breport\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse|exploitation)\b",
+        r"\breports?\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse|exploitation)\b",
         r"\b(ceop|cybertipline|cybertip|ncmec|iwf|take it down|report remove|inhope|esafety)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
     ])
@@ -145,6 +151,7 @@ pub const GREETING_FILLER: &[&str] = &[
     "ciao",
     "hej",
     "useful",
+    "tbh",
     "x",
     "xx",
     "xxx",
@@ -228,7 +235,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\bthanks? (you )?for listening\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b",
     )
 });
 
