@@ -300,6 +300,8 @@ fn split_leading_i(word: String) -> Vec<String> {
     const AFTER_I: &[&str] = &[
         "want", "wanna", "am", "m", "cant", "dont", "hate", "feel", "need", "will", "wish", "have",
         "got", "just", "keep", "think", "should", "might", "didnt", "wont", "was", "love", "miss",
+        "cut", "hurt", "did", "tried", "took", "kill", "burn", "burnt", "burned", "cried", "sent",
+        "told", "saw",
     ];
     match word.strip_prefix('i') {
         Some(rest) if AFTER_I.contains(&rest) => vec!["i".to_string(), rest.to_string()],

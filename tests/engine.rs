@@ -352,6 +352,14 @@ fn courtesies_help_and_a_person_are_recognised() {
         decide("wats the chidline numbr").intent,
         Intent::Signposting
     );
+    assert_eq!(
+        decide("nigeria child abuse reporting line?").intent,
+        Intent::Signposting
+    );
+    assert_eq!(
+        decide("Hello, I'm a youth worker - is this bot just for the young people or can staff use it too?").intent,
+        Intent::Help
+    );
     let d = decide("is there a mod online rn i need to tell someone smth");
     assert_eq!(d.intent, Intent::Human);
     assert!(d.escalate);

@@ -78,6 +78,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"^what do (you|u) do\b|\bare (you|u) a (robot|bot|ai|machine)\b",
         r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
         r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
+        r"\bis (this|it|the bot|this bot) (just|only) for\b|\bcan (staff|teachers|parents|adults|professionals|youth workers) use (it|this|you)\b|\bwhat (sort|kind|type)s? of (questions|things|stuff) can (i|we) (use|ask) (this|it|you)\b",
     ])
 });
 
@@ -87,6 +88,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
         r"\b(number|numbers)\b.{0,20}\b(call|ring|phone|text|for|to)\b|\bphone\b.{0,10}\b(call|ring|text)\b",
         r"\bwhats the (number|helpline|line) (here|there|in)\b",
+        r"\b(reporting|report|abuse|crisis|support) (line|number|hotline|helpline)s?\b",
         r"\bwhere (i can|can i|could i|do i) (talk|speak|go) (to (somebody|someone|anyone)|for help)\b",
         r"\b(number|numbers|helpline|helplines|line|hotline)s? (4|for) (kids|children|teens|young people|me|students|teenagers)\b",
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
@@ -235,7 +237,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
     )
 });
 
@@ -243,7 +245,7 @@ pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
 /// mentions helplines ("what does the UNICEF framework say about helplines and counselling").
 pub static FRAMEWORK: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(unicef|inspire|itu|framework|six strategies|strategy (\d|one|two|three|four|five|six)|weprotect|model national response|guidelines)\b",
+        r"\b(unicefs?|inspire|itu|framework|six strategies|strategy (\d|one|two|three|four|five|six)|weprotect|model national response|guidelines)\b",
     )
 });
 
