@@ -277,7 +277,11 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
         while j < tokens.len() && single(&tokens[j]) && (j == i || tokens[j].gap <= 2) {
             j += 1;
         }
-        if j - i >= 3 {
+        // "r u a robot" is chat shorthand, not a spaced-out word.
+        let shorthand_only = tokens[i..j]
+            .iter()
+            .all(|t| matches!(t.text.as_str(), "r" | "u" | "a" | "i" | "n" | "y"));
+        if j - i >= 3 && !shorthand_only {
             let mut word = String::new();
             for (k, t) in tokens[i..j].iter().enumerate() {
                 if k > 0 && t.gap >= 2 {

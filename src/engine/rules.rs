@@ -50,7 +50,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
         r"\binstead of (the |a |this |a stupid )?(bot|robot|ai|machine)\b",
         r"\b(talk|speak|chat) to (a |an )?(reel|rael|reall|reeal) (person|human|one)\b",
-        r"\b(discuss|raise|talk about|go through)\b.{0,50}\b(member of (your |the )?(team|staff)|someone (from|in|on) (your|the) team)\b|\brather than (through )?(the |this )?(chat|bot|chatbot)\b",
+        r"\b(discuss|raise|talk about|go through)\b.{0,50}\b(member of (your |the )?(\w+ )?(team|staff)|someone (from|in|on) (your|the) (\w+ )?team)\b|\brather than (through )?(the |this )?(chat|bot|chatbot)\b",
         r"\b(speak|talk|chat) to (someone|somebody|a person|a member|one of you) (from|in|on|of) (your|the) (\w+ )?team\b",
     ])
 });
@@ -75,7 +75,8 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (sort of things |kind of things |things |stuff )?(do|can|should|would|could) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool|this chatbot|the chatbot|this chat) for\b",
         r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
         r"\bis this (the|a) (help|helper|support|safety|advice)? ?(bot|chat|service|line|thing)\b",
-        r"^what do (you|u) do\b|\bare (you|u) a (robot|bot|ai|machine)\b",
+        r"^what do (you|u) do( exactly| here| then)?$|\bare (you|u) a (robot|bot|ai|machine)\b",
+        r"\bwhat (sort|kind|type)s? of (things|stuff|questions) (can|could|do) (you|u|this|it) (help|do|answer)\b",
         r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
         r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
         r"\bis (this|it|the bot|this bot) (just|only) for\b|\bcan (staff|teachers|parents|adults|professionals|youth workers) use (it|this|you)\b|\bwhat (sort|kind|type)s? of (questions|things|stuff) can (i|we) (use|ask) (this|it|you)\b",
