@@ -109,9 +109,10 @@ impl CountryMatcher {
                 let candidate = words[i..i + len].join(" ");
                 if let Some(code) = self.names.get(&candidate) {
                     // "us crisis line", "india helpline": a helpline word right after settles it.
-                    let helpline_next = matches!(
-                        words.get(i + len).copied(),
-                        Some(
+                    // Within the next three words: "us child abuse hotline".
+                    let helpline_next = words.iter().skip(i + len).take(3).any(|w| {
+                        matches!(
+                            *w,
                             "crisis"
                                 | "helpline"
                                 | "helplines"
@@ -121,7 +122,7 @@ impl CountryMatcher {
                                 | "childline"
                                 | "suicide"
                         )
-                    );
+                    });
                     if len == 1
                         && AMBIGUOUS.contains(&candidate.as_str())
                         && !cue(i)

@@ -195,6 +195,11 @@ fn countries_are_found_by_name_demonym_and_native_name() {
         None,
         "not without a cue"
     );
+    assert_eq!(
+        decide("us child abuse hotline number?").country.as_deref(),
+        Some("US")
+    );
+    assert_eq!(decide("can you help us with the quiz").country, None);
     for (text, code) in [
         (
             "one of our girls rang from a party at a flat in Birmingham",
