@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use waymark::{ConversationState, Engine, EngineOptions, Knowledge};
 
+/// The allocator the `waymark` binary uses, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn messages() -> Vec<String> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval/dev.yaml"))
         .expect("tests/eval/dev.yaml");
@@ -135,6 +139,11 @@ fn summary(label: &str, mut times: Vec<Duration>, total: Duration) {
 fn fresh() {
     let engine = engine();
     let state = ConversationState::default();
+    // As the binary does at start: every pattern compiled (once per process), so that what is
+    // measured is a new message, not a pattern's first use.
+    if let Some(warm_up) = engine.warm_up() {
+        warm_up.join().expect("the patterns compile");
+    }
     for m in &messages() {
         black_box(engine.decide(m, &state));
     }

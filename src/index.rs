@@ -74,7 +74,7 @@ pub struct Hit {
 /// The in-memory search index over a knowledge base's guidance entries.
 pub struct KnowledgeIndex {
     searcher: Searcher,
-    analyzer: TextAnalyzer,
+    analyzer: Analyzer,
     fields: Fields,
     /// Each entry's vocabulary: the analysed terms of its title, questions and keywords.
     vocabulary: HashMap<String, HashSet<String>>,
@@ -90,6 +90,41 @@ impl std::fmt::Debug for KnowledgeIndex {
         f.debug_struct("KnowledgeIndex")
             .field("docs", &self.searcher.num_docs())
             .finish()
+    }
+}
+
+/// The analyser the index, retrieval and the nearest-example net share: words, lower case, no
+/// stop words, English stems.
+#[derive(Clone)]
+pub struct Analyzer(TextAnalyzer);
+
+impl Default for Analyzer {
+    fn default() -> Analyzer {
+        Analyzer(analyzer())
+    }
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Analyzer")
+    }
+}
+
+impl Analyzer {
+    /// The analysed terms of a text (stemmed, stop words removed), deduplicated, at most 32.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.0.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out: Vec<String> = Vec::new();
+        while let Some(token) = stream.next() {
+            if !out.contains(&token.text) {
+                out.push(token.text.clone());
+            }
+            if out.len() >= 32 {
+                break;
+            }
+        }
+        out
     }
 }
 
@@ -139,7 +174,7 @@ impl KnowledgeIndex {
         let reader = index.reader()?;
         let mut built = KnowledgeIndex {
             searcher: reader.searcher(),
-            analyzer: analyzer(),
+            analyzer: Analyzer::default(),
             fields,
             vocabulary: HashMap::new(),
             entry_frequency: HashMap::new(),
@@ -217,7 +252,7 @@ impl KnowledgeIndex {
     }
 
     fn terms_unbounded(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer.clone();
+        let mut analyzer = self.analyzer.0.clone();
         let mut stream = analyzer.token_stream(text);
         let mut out = Vec::new();
         while let Some(token) = stream.next() {
@@ -226,20 +261,9 @@ impl KnowledgeIndex {
         out
     }
 
-    /// The analysed terms of a text (stemmed, stop words removed), deduplicated.
+    /// The analysed terms of a text (stemmed, stop words removed), deduplicated, at most 32.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer.clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut out: Vec<String> = Vec::new();
-        while let Some(token) = stream.next() {
-            if !out.contains(&token.text) {
-                out.push(token.text.clone());
-            }
-            if out.len() >= 32 {
-                break;
-            }
-        }
-        out
+        self.analyzer.terms(text)
     }
 
     /// A bare tantivy query: the text's terms over the question field, top 5 documents, with no

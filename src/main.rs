@@ -107,6 +107,10 @@ enum CasesCommand {
     },
 }
 
+/// mimalloc: start-up and the lazy DFAs of the safety patterns allocate many small blocks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -601,7 +605,10 @@ fn engine(dir: Option<&PathBuf>, options: EngineOptions) -> Result<Engine> {
             .with_context(|| format!("loading knowledge from {}", dir.display()))?,
         None => Knowledge::bundled().context("loading the bundled knowledge")?,
     };
-    Ok(Engine::new(knowledge, options)?)
+    let engine = Engine::new(knowledge, options)?;
+    // Compiling the safety patterns in the background: no message waits for one.
+    drop(engine.warm_up());
+    Ok(engine)
 }
 
 fn initial_state(audience: Option<String>, country: Option<String>) -> Result<ConversationState> {

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
 use regex_automata::meta::Regex;
@@ -85,7 +85,8 @@ impl LazyRegex {
 /// A list of patterns that behaves like one set of them (see the module documentation).
 #[derive(Debug, Clone)]
 struct Patterns {
-    regexes: Vec<LazyRegex>,
+    /// Shared by clones, so that a pattern is compiled once (see [`SafetyRules::compile_all`]).
+    regexes: Arc<[LazyRegex]>,
     /// The literals: a match of pattern `owner[i]` contains one of its literals.
     literals: Option<AhoCorasick>,
     owner: Vec<usize>,
@@ -100,6 +101,11 @@ struct Patterns {
 
 /// Most prefixes read from one pattern: enough for the large alternations that terms expand to.
 const PREFIX_LIMIT: usize = 1000;
+
+/// Literals are cut to this many bytes (a prefix of a prefix is still one): far fewer distinct
+/// literals to build the Aho-Corasick automaton from at start-up (the extractor spells out every
+/// way a large alternation can begin), for a few more anchored attempts per message.
+const LITERAL_BYTES: usize = 12;
 
 /// Where in a text a pattern might match: starting at a place, or anywhere.
 type Candidate = (usize, Option<usize>);
@@ -206,7 +212,7 @@ impl Patterns {
 
     /// Compiles every pattern now, returning the first that fails.
     fn compile_all(&self) -> Result<(), (String, regex::Error)> {
-        for regex in &self.regexes {
+        for regex in self.regexes.iter() {
             if let Err(err) = regex.compiled() {
                 return Err((regex.source.clone(), err.clone()));
             }
@@ -246,10 +252,12 @@ fn required_literals(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
 }
 
 /// A literal sequence's literals, when it is finite and none is empty.
-fn literals(seq: Seq) -> Option<Vec<Vec<u8>>> {
+fn literals(mut seq: Seq) -> Option<Vec<Vec<u8>>> {
     if seq.min_literal_len().is_none_or(|len| len == 0) {
         return None;
     }
+    seq.keep_first_bytes(LITERAL_BYTES);
+    seq.dedup();
     seq.literals()
         .map(|lits| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
@@ -427,7 +435,9 @@ impl SafetyRules {
     }
 
     /// Compiles every pattern now (they are otherwise compiled on first use), so that `waymark
-    /// check` finds any that cannot be. Returns the first that fails and why.
+    /// check` finds any that cannot be, and so that no message waits for a pattern to compile
+    /// (see [`crate::Engine::warm_up`]); clones of these rules share the compiled patterns.
+    /// Returns the first that fails and why.
     pub fn compile_all(&self) -> Result<(), (String, regex::Error)> {
         for c in &self.categories {
             c.patterns.compile_all()?;
@@ -656,6 +666,8 @@ mod tests {
             r"(?:^|\s)pay\b",
             r"[a-c]{2}z",
             r"\bi\b",
+            // Prefixes longer than the literals kept (`LITERAL_BYTES`).
+            r"\bkeep (it|this) (a )?secret from (my|your) (parents|mum)\b",
         ]
         .map(String::from)
         .to_vec();
@@ -664,7 +676,7 @@ mod tests {
         let words = [
             "he", "said", "secret", "my", "coach", "maths", "teacher", "touch", "a", "stranger",
             "cutting", "burning", "kill", "myself", "end", "it", "20", "quid", "pay", "abz", "i",
-            "the", "x", "tell",
+            "the", "x", "tell", "keep", "this", "from", "parents", "mum", "your",
         ];
         // Every text of up to four of these words, and some longer ones.
         let mut texts: Vec<String> = vec![String::new()];
@@ -685,6 +697,14 @@ mod tests {
             }
             texts.push(text.join(" "));
         }
+        texts.extend(
+            [
+                "keep it a secret from my parents",
+                "he said keep this secret from your mum",
+                "x keep this a secret from my mu",
+            ]
+            .map(String::from),
+        );
         for text in &texts {
             let want: Vec<usize> = set.matches(text.as_bytes()).iter().collect();
             assert_eq!(patterns.all(text.as_bytes()), want, "{text:?}");
@@ -693,6 +713,28 @@ mod tests {
                 .and_then(|p| sources.iter().position(|s| s == p));
             assert_eq!(first, want.first().copied(), "{text:?}");
         }
+    }
+
+    /// Clones of the rules (the engine's, the warm-up thread's) share the compiled patterns, so
+    /// compiling them all in the background spares every later message the wait.
+    #[test]
+    fn clones_share_the_compiled_patterns() {
+        let rules = SafetyRules::new(&[grooming(vec![
+            r"\bkeep (it|this) secret\b".into(),
+            r"\bour little secret\b".into(),
+        ])])
+        .expect("compiles");
+        let compiled = |rules: &SafetyRules| {
+            rules.categories[0]
+                .patterns
+                .regexes
+                .iter()
+                .filter(|r| r.compiled.get().is_some())
+                .count()
+        };
+        assert_eq!(compiled(&rules), 0, "compiled on first use, not before");
+        rules.clone().compile_all().expect("compiles");
+        assert_eq!(compiled(&rules), 2);
     }
 
     /// A pattern too big to compile (possible in a folder `waymark check` never saw) errs towards

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::index::KnowledgeIndex;
+use crate::index::Analyzer;
 use crate::knowledge::{Knowledge, RiskCategory};
 
 /// How many neighbours vote.
@@ -50,29 +50,47 @@ pub struct Similar {
 }
 
 impl SimilarExamples {
-    /// Builds the example index from the knowledge's safety files, with the search index's
-    /// analyser (stemming, stop words).
-    pub fn new(knowledge: &Knowledge, index: &KnowledgeIndex) -> SimilarExamples {
-        let mut raw: Vec<(Option<RiskCategory>, String, Vec<String>)> = Vec::new();
+    /// Builds the example index from the knowledge's safety files and `labelled.yaml`, with the
+    /// search index's analyser (stemming, stop words). Analysing the thousands of examples is
+    /// most of the work, so it is shared among the machine's cores.
+    pub fn new(knowledge: &Knowledge, analyzer: &Analyzer) -> SimilarExamples {
+        let mut labelled: Vec<(Option<RiskCategory>, &String)> = Vec::new();
         for category in knowledge.safety() {
             for (label, list) in [
                 (Some(category.category), &category.examples),
                 (None, &category.not),
             ] {
-                for text in list {
-                    let terms = index.terms(&crate::normalize::normalize(text));
-                    if !terms.is_empty() {
-                        raw.push((label, text.clone(), terms));
-                    }
-                }
+                labelled.extend(list.iter().map(|text| (label, text)));
             }
         }
-        for (label, text) in knowledge.labelled() {
-            let terms = index.terms(&crate::normalize::normalize(text));
-            if !terms.is_empty() {
-                raw.push((*label, text.clone(), terms));
-            }
-        }
+        labelled.extend(
+            knowledge
+                .labelled()
+                .iter()
+                .map(|(label, text)| (*label, text)),
+        );
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = labelled.len().div_ceil(threads).max(1);
+        let analyse = |part: &[(Option<RiskCategory>, &String)]| {
+            part.iter()
+                .filter_map(|&(label, text)| {
+                    let terms = analyzer.terms(&crate::normalize::normalize(text));
+                    (!terms.is_empty()).then(|| (label, text.clone(), terms))
+                })
+                .collect::<Vec<_>>()
+        };
+        let raw: Vec<(Option<RiskCategory>, String, Vec<String>)> = std::thread::scope(|scope| {
+            let parts: Vec<_> = labelled
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || analyse(part)))
+                .collect();
+            parts
+                .into_iter()
+                .zip(labelled.chunks(chunk))
+                // A thread that panicked (it cannot: analysis is infallible) is redone here.
+                .flat_map(|(thread, part)| thread.join().unwrap_or_else(|_| analyse(part)))
+                .collect()
+        });
         let n = raw.len().max(1) as f32;
         let mut df: HashMap<String, usize> = HashMap::new();
         for (_, _, terms) in &raw {

@@ -195,9 +195,19 @@ impl Engine {
     /// Builds the engine: compiles the safety rules and builds the search index.
     pub fn new(knowledge: Knowledge, options: EngineOptions) -> Result<Engine> {
         let safety = knowledge.rules().clone();
-        let index = KnowledgeIndex::build(&knowledge)?;
+        // The example net does not need the index: both are built at once.
+        let (index, similar) = std::thread::scope(|scope| {
+            let similar = scope.spawn(|| {
+                crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default())
+            });
+            let index = KnowledgeIndex::build(&knowledge);
+            let similar = similar.join().unwrap_or_else(|_| {
+                crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default())
+            });
+            (index, similar)
+        });
+        let index = index?;
         let countries = CountryMatcher::new(&knowledge);
-        let similar = crate::similar::SimilarExamples::new(&knowledge, &index);
         Ok(Engine {
             knowledge,
             index,
@@ -206,6 +216,23 @@ impl Engine {
             countries,
             options,
         })
+    }
+
+    /// Compiles every safety pattern on a background thread. Patterns are otherwise compiled
+    /// the first time a message needs them, which costs that message milliseconds; a
+    /// long-running bot (or the console, while the user types) starts this at once. Returns the
+    /// thread, or `None` if none could be started (the patterns then compile on first use).
+    pub fn warm_up(&self) -> Option<std::thread::JoinHandle<()>> {
+        let safety = self.safety.clone();
+        std::thread::Builder::new()
+            .name("waymark-warm-up".into())
+            .spawn(move || {
+                if let Err((pattern, err)) = safety.compile_all() {
+                    tracing::error!(%pattern, %err, "a safety pattern does not compile");
+                }
+            })
+            .inspect_err(|err| tracing::warn!(%err, "no thread to compile the safety patterns"))
+            .ok()
     }
 
     /// The knowledge the engine answers from.
