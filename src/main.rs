@@ -552,18 +552,14 @@ fn matrix_settings(
             platform: platform.into(),
             conversation: conversation.clone(),
         };
-        if !config.moderators.rooms.contains(&room) {
-            config.moderators.rooms.push(room);
-        }
+        push_unique(&mut config.moderators.rooms, room);
     }
     for user in &parsed.moderators {
         let member = Member {
             platform: platform.into(),
             user: user.clone(),
         };
-        if !config.moderators.users.contains(&member) {
-            config.moderators.users.push(member);
-        }
+        push_unique(&mut config.moderators.users, member);
     }
     let rooms = waymark_matrix::matrix_rooms(
         config
@@ -573,6 +569,14 @@ fn matrix_settings(
             .map(|r| (r.platform.as_str(), r.conversation.as_str())),
     );
     Ok(Some((parsed, rooms)))
+}
+
+/// Adds an item to a list unless it is already there.
+#[cfg(feature = "matrix")]
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
 }
 
 /// Turns SIGINT and SIGTERM into a graceful shutdown.

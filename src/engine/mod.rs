@@ -390,9 +390,11 @@ impl Engine {
         let words = d.normalized.split(' ').count();
         let country_only =
             mentioned_country.is_some() && words <= 4 && (state.awaiting_country || words <= 2);
+        // A question about a framework (UNICEF, ITU) that names no country is not a helpline
+        // request, whatever words it shares with one.
         let about_framework =
-            rules::FRAMEWORK.is_match(&d.normalized) && mentioned_country.is_none();
-        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework || country_only {
+            || mentioned_country.is_none() && rules::FRAMEWORK.is_match(&d.normalized);
+        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework() || country_only {
             d.why.push(if country_only {
                 "rule: names a country".into()
             } else {

@@ -51,18 +51,11 @@ impl DiscordConfig {
     /// Parses the opaque `adapters.discord` value; errors name the key
     /// (`adapters.discord.application_id: …`).
     pub fn from_value(value: serde_json::Value) -> Result<DiscordConfig, Error> {
-        let config: DiscordConfig = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let key = if path == "." {
-                "adapters.discord".to_string()
-            } else {
-                format!("adapters.discord.{path}")
-            };
-            Error::Config {
-                key,
+        let config: DiscordConfig =
+            serde_path_to_error::deserialize(value).map_err(|e| Error::Config {
+                key: waymark_port::config_key("adapters.discord", &e.path().to_string()),
                 message: e.inner().to_string(),
-            }
-        })?;
+            })?;
         if config.token_env.as_deref().is_some_and(str::is_empty) {
             return Err(Error::Config {
                 key: "adapters.discord.token_env".into(),

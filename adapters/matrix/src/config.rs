@@ -117,18 +117,11 @@ impl MatrixConfig {
     /// Parses `adapters.matrix` from the core's opaque value; a bad key is named with its full
     /// path (`adapters.matrix.homeserver: …`).
     pub fn from_value(value: serde_json::Value) -> Result<MatrixConfig, MatrixError> {
-        let config: MatrixConfig = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let key = if path == "." {
-                "adapters.matrix".to_string()
-            } else {
-                format!("adapters.matrix.{path}")
-            };
-            MatrixError::Config {
-                key,
+        let config: MatrixConfig =
+            serde_path_to_error::deserialize(value).map_err(|e| MatrixError::Config {
+                key: waymark_port::config_key("adapters.matrix", &e.path().to_string()),
                 message: e.inner().to_string(),
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }

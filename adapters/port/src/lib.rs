@@ -163,3 +163,28 @@ pub struct Capabilities {
     /// over, so a crash can never make the user see a message twice.
     pub idempotent_sends: bool,
 }
+
+/// The full key of a value in an adapter's config section, for errors that name it: the section
+/// (`adapters.matrix`) joined with the path inside it as `serde_path_to_error` writes it (`.` for
+/// the section itself, `moderators[0]` for a value in it).
+pub fn config_key(section: &str, path: &str) -> String {
+    if path == "." || path.is_empty() {
+        section.to_string()
+    } else {
+        format!("{section}.{path}")
+    }
+}
+
+#[cfg(test)]
+mod config_key_tests {
+    use super::config_key;
+
+    #[test]
+    fn names_the_section_or_the_value_in_it() {
+        assert_eq!(config_key("adapters.matrix", "."), "adapters.matrix");
+        assert_eq!(
+            config_key("adapters.discord", "moderator_roles[1]"),
+            "adapters.discord.moderator_roles[1]"
+        );
+    }
+}
