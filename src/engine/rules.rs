@@ -52,6 +52,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(talk|speak|chat) to (a |an )?(reel|rael|reall|reeal) (person|human|one)\b",
         r"\b(discuss|raise|talk about|go through)\b.{0,50}\b(member of (your |the )?(\w+ )?(team|staff)|someone (from|in|on) (your|the) (\w+ )?team)\b|\brather than (through )?(the |this )?(chat|bot|chatbot)\b",
         r"\b(speak|talk|chat) to (someone|somebody|a person|a member|one of you) (from|in|on|of) (your|the) (\w+ )?team\b",
+        r"\b(can|could|will) (a|an|one of the|some) (staff( member)?|member of staff|moderator|mod|adult|person|human|real person) (take over|step in|jump in|help me|talk to me)\b",
     ])
 });
 
@@ -79,6 +80,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (sort|kind|type)s? of (things|stuff|questions) (can|could|do) (you|u|this|it) (help|do|answer)\b",
         r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
         r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
+        r"^what (do|can) (you|u) (actually|really|even) do\b|\bwhat can (this|the|your) (bot|tool|service|chat) (help|do for) (me|us|my \w+|our \w+)( with)?\b",
         r"\bis (this|it|the bot|this bot) (just|only) for\b|\bcan (staff|teachers|parents|adults|professionals|youth workers) use (it|this|you)\b|\bwhat (sort|kind|type)s? of (questions|things|stuff) can (i|we) (use|ask) (this|it|you)\b",
     ])
 });
@@ -103,6 +105,8 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(report|reporting)\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material)\b",
         r"\bis there (a|any|like a)\b.{0,20}\b(number|line|service|someone|somebody)\b",
         r"\b(emergency number|police number)\b",
+        r"\bwho (would|do|can|should|could) i (even |actually )?(ring|call|phone) (here|there|in)\b",
+        r"\b(youthline|youth line|lifeline|kids helpline|nummer gegen kummer|kindertelefoon)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
         r"\b(anywhere|anyone|somewhere|someone|somebody) (i|we|you|kids|teens|children|young people|people) (can|could) (call|ring|phone|text)\b",
         r"\b(protection|abuse|crisis|support|emergency|police|kids|child|children|childrens|youth|teen) (number|numbers|hotline|phone line)\b",
