@@ -82,13 +82,21 @@ impl SimilarExamples {
         let raw: Vec<(Option<RiskCategory>, String, Vec<String>)> = std::thread::scope(|scope| {
             let parts: Vec<_> = labelled
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || analyse(part)))
+                .map(|part| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || analyse(part))
+                        .ok()
+                })
                 .collect();
             parts
                 .into_iter()
                 .zip(labelled.chunks(chunk))
-                // A thread that panicked (it cannot: analysis is infallible) is redone here.
-                .flat_map(|(thread, part)| thread.join().unwrap_or_else(|_| analyse(part)))
+                // A part whose thread could not start (or failed) is analysed here.
+                .flat_map(|(thread, part)| {
+                    thread
+                        .and_then(|t| t.join().ok())
+                        .unwrap_or_else(|| analyse(part))
+                })
                 .collect()
         });
         let n = raw.len().max(1) as f32;

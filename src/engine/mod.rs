@@ -196,14 +196,15 @@ impl Engine {
     pub fn new(knowledge: Knowledge, options: EngineOptions) -> Result<Engine> {
         let safety = knowledge.rules().clone();
         // The example net does not need the index: both are built at once.
+        let net =
+            || crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default());
         let (index, similar) = std::thread::scope(|scope| {
-            let similar = scope.spawn(|| {
-                crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default())
-            });
+            // Without a second thread (or if it failed), the net is built here.
+            let similar = std::thread::Builder::new().spawn_scoped(scope, net).ok();
             let index = KnowledgeIndex::build(&knowledge);
-            let similar = similar.join().unwrap_or_else(|_| {
-                crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default())
-            });
+            let similar = similar
+                .and_then(|thread| thread.join().ok())
+                .unwrap_or_else(net);
             (index, similar)
         });
         let index = index?;
