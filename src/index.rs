@@ -111,6 +111,17 @@ impl std::fmt::Debug for Analyzer {
 }
 
 impl Analyzer {
+    /// Every analysed term of a text, in order, repeats included.
+    fn every_term(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.0.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        out
+    }
+
     /// The analysed terms of a text (stemmed, stop words removed), deduplicated, at most 32.
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut analyzer = self.0.clone();
@@ -188,7 +199,8 @@ impl KnowledgeIndex {
                 text.push_str(q);
             }
             let terms: HashSet<String> = built
-                .terms_unbounded(&crate::normalize::normalize(&text))
+                .analyzer
+                .every_term(&crate::normalize::normalize(&text))
                 .into_iter()
                 .collect();
             for t in &terms {
@@ -247,16 +259,6 @@ impl KnowledgeIndex {
                 docs.push((shared, kind));
             }
             out.push(docs);
-        }
-        out
-    }
-
-    fn terms_unbounded(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer.0.clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while let Some(token) = stream.next() {
-            out.push(token.text.clone());
         }
         out
     }

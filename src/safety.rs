@@ -1,5 +1,5 @@
-//! Safety rules: the risk patterns of the knowledge base, a `RegexSet` per category, run first on
-//! every message.
+//! Safety rules: the risk patterns of the knowledge base, per category, run first on every
+//! message.
 //!
 //! A category is detected when one of its patterns matches the normalised text and none of its
 //! `unless` patterns does.
@@ -29,8 +29,8 @@ const SIZE_LIMIT: usize = 64 << 20;
 /// Memory each pattern's lazy DFA may use for the states it builds; there are over a thousand.
 const CACHE_LIMIT: usize = 8 << 20;
 
-/// The compiled safety patterns of a knowledge base: one `RegexSet` per category, so that a large
-/// category never pushes the others over the compiled-size limit.
+/// The safety patterns of a knowledge base, per category: each pattern its own regex, compiled
+/// on first use or by [`SafetyRules::compile_all`]; clones share them.
 #[derive(Debug, Clone)]
 pub struct SafetyRules {
     categories: Vec<CompiledCategory>,

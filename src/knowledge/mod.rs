@@ -736,10 +736,10 @@ impl Builder {
                 self.error(&path, value.referenced, format!("term `{name}`: {err}"));
             }
         }
-        // Expand each category's patterns and compile them as one set. Only when a set fails to
-        // compile are its patterns compiled one by one, to point at the broken one. The examples
-        // are run only by `check` (the tests run it on the bundled knowledge), so that loading
-        // stays fast.
+        // Expand each category's patterns and prepare them (parse, literals); they compile on
+        // first use. Only when a category fails are its patterns checked one by one, to point at
+        // the broken one. `check` also compiles every pattern and runs the examples (the tests run
+        // it on the bundled knowledge), so that loading stays fast.
         let mut compiled: Vec<SafetyRules> = Vec::new();
         let mut prepared: Vec<(String, &SafetyFile, SafetyCategory, Vec<Location>)> = Vec::new();
         let mut expanded: HashMap<RiskCategory, ExpandedPatterns> = HashMap::new();
