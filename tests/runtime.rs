@@ -467,7 +467,8 @@ fn ticks_drive_realerts_reminders_and_purges() {
             || text(&reminder).contains("Help in"),
         "{reminder}"
     );
-    bot.moderator(&format!("!resolve {case}"));
+    // `!close` is another name for `!resolve`.
+    bot.moderator(&format!("!close {case}"));
     bot.expect("resolved", is_case("resolved"));
     bot.tick(now + jiff::SignedDuration::from_hours(24 * 20));
     bot.tick(now + jiff::SignedDuration::from_hours(24 * 31));

@@ -297,9 +297,9 @@ pub static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// Moderator commands (after `!`).
+/// Moderator commands (after `!`). `close` is another name for `resolve`.
 pub const MODERATOR_COMMANDS: &[&str] = &[
-    "cases", "case", "claim", "note", "reply", "resolve", "reopen",
+    "cases", "case", "claim", "note", "reply", "resolve", "close", "reopen",
 ];
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub(super) fn command(
     args: &str,
     now: i64,
 ) -> Result<Vec<Notice>, RuntimeError> {
+    // `!close` is what many moderators type for `!resolve`.
+    let name = if name == "close" { "resolve" } else { name };
     let by = m.sender.0.as_str();
     let who = m.sender_name.clone().unwrap_or_else(|| m.sender.0.clone());
     let (id, rest) = match args.split_once(char::is_whitespace) {
