@@ -42,6 +42,7 @@ struct CompiledCategory {
     patterns: Patterns,
     combinations: Option<Combinations>,
     unless: Option<Patterns>,
+    overrides: Option<Patterns>,
 }
 
 /// One pattern, compiled the first time it is needed.
@@ -391,6 +392,12 @@ impl SafetyRules {
             } else {
                 Some(Patterns::cancelling(&category.unless)?)
             };
+            // An override that cannot compile keeps the risk (it "matches").
+            let overrides = if category.overrides.is_empty() {
+                None
+            } else {
+                Some(Patterns::new(&category.overrides)?)
+            };
             let combinations = if category.combinations.is_empty() {
                 None
             } else {
@@ -426,6 +433,7 @@ impl SafetyRules {
                 patterns: Patterns::new(&category.patterns)?,
                 combinations,
                 unless,
+                overrides,
             });
         }
         compiled.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
@@ -441,8 +449,8 @@ impl SafetyRules {
     pub fn compile_all(&self) -> Result<(), (String, regex::Error)> {
         for c in &self.categories {
             c.patterns.compile_all()?;
-            if let Some(unless) = &c.unless {
-                unless.compile_all()?;
+            for list in [&c.unless, &c.overrides].into_iter().flatten() {
+                list.compile_all()?;
             }
             if let Some(combinations) = &c.combinations {
                 combinations.parts.compile_all()?;
@@ -468,19 +476,14 @@ impl SafetyRules {
         normalized: &str,
         sentences: &dyn Fn() -> &'s [String],
     ) -> bool {
-        let Some(unless) = self
-            .categories
-            .iter()
-            .find(|c| c.category == category)
-            .and_then(|c| c.unless.as_ref())
-        else {
+        let Some(c) = self.categories.iter().find(|c| c.category == category) else {
             return false;
         };
-        if !unless.is_match(normalized.as_bytes()) {
+        if !c.cancels(normalized) {
             return false;
         }
         let sentences = sentences();
-        sentences.is_empty() || sentences.iter().all(|s| unless.is_match(s.as_bytes()))
+        sentences.is_empty() || sentences.iter().all(|s| c.cancels(s))
     }
 
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.
@@ -506,18 +509,13 @@ impl SafetyRules {
             let Some(pattern) = c.first_match(normalized.as_bytes()) else {
                 continue;
             };
-            let cancels = |text: &str| {
-                c.unless
-                    .as_ref()
-                    .is_some_and(|u| u.is_match(text.as_bytes()))
-            };
             // Sentences matter only when an `unless` is somewhere in the message.
-            let cancelled = cancels(normalized) && {
+            let cancelled = c.cancels(normalized) && {
                 let matching: Vec<&String> = sentences()
                     .iter()
                     .filter(|t| c.is_match(t.as_bytes()))
                     .collect();
-                matching.is_empty() || matching.iter().all(|t| cancels(t))
+                matching.is_empty() || matching.iter().all(|t| c.cancels(t))
             };
             if !cancelled {
                 hits.push(Hit {
@@ -531,6 +529,17 @@ impl SafetyRules {
 }
 
 impl CompiledCategory {
+    /// Whether an `unless` cancels the category in this text: one matches and no override does.
+    fn cancels(&self, text: &str) -> bool {
+        self.unless
+            .as_ref()
+            .is_some_and(|u| u.is_match(text.as_bytes()))
+            && !self
+                .overrides
+                .as_ref()
+                .is_some_and(|o| o.is_match(text.as_bytes()))
+    }
+
     /// Whether a pattern or a combination matches.
     fn is_match(&self, text: &[u8]) -> bool {
         self.patterns.is_match(text)
@@ -619,6 +628,7 @@ mod tests {
             patterns,
             combinations: vec![],
             unless: vec![],
+            overrides: vec![],
             sources: vec![],
             examples: vec![],
             not: vec![],
@@ -649,6 +659,33 @@ mod tests {
             rules.hits_in(&one[0], &|| &one[..]).is_empty(),
             "in the same sentence, the question wins"
         );
+    }
+
+    /// An `unless` cancels a trap, but not a sentence that also holds harm no trap explains away.
+    #[test]
+    fn an_override_keeps_the_risk_an_unless_would_cancel() {
+        let mut category = grooming(vec![r"\bkeep (it|this) secret\b".into()]);
+        category.unless = vec![r"\bsurprise (party|for)\b".into()];
+        let rules = SafetyRules::new(std::slice::from_ref(&category)).expect("compiles");
+        let text = "keep it secret its a surprise for mum and he says age is just a number";
+        assert!(
+            rules
+                .detect("keep it secret its a surprise party")
+                .is_empty()
+        );
+        assert!(
+            rules.detect(text).is_empty(),
+            "without an override the trap wins"
+        );
+        category.overrides = vec![r"\bage is just a number\b".into()];
+        let rules = SafetyRules::new(&[category]).expect("compiles");
+        assert!(
+            rules
+                .detect("keep it secret its a surprise party")
+                .is_empty()
+        );
+        assert_eq!(rules.detect(text), [RiskCategory::Grooming]);
+        assert!(!rules.cancels(RiskCategory::Grooming, text, &|| &[]));
     }
 
     /// The literal prefilter and the anchored attempts must never change an answer: every

@@ -16,8 +16,9 @@ pub use model::{
 use model::{CountryFile, EntryFile, LabelledFile, SafetyFile, TermsFile};
 use serde_saphyr::{Location, Spanned};
 
-/// A category's patterns, `unless` patterns and combinations, with their terms expanded.
-type ExpandedPatterns = (Vec<String>, Vec<String>, Vec<Vec<String>>);
+/// A category's patterns, `unless` patterns, combinations and `overrides`, with their terms
+/// expanded.
+type ExpandedPatterns = (Vec<String>, Vec<String>, Vec<Vec<String>>, Vec<String>);
 
 use crate::safety::SafetyRules;
 use crate::{Error, Result};
@@ -745,23 +746,22 @@ impl Builder {
         let mut expanded: HashMap<RiskCategory, ExpandedPatterns> = HashMap::new();
         for (path, file) in &safety {
             let mut ok = true;
-            let mut lists = (Vec::new(), Vec::new());
+            // Patterns, unless, overrides.
+            let mut lists: [Vec<String>; 3] = Default::default();
             let mut combinations: Vec<Vec<String>> = Vec::new();
-            // Where each pattern was written: patterns, then unless, then each combination's parts.
+            // Where each pattern was written: patterns, unless, overrides, then each
+            // combination's parts.
             let mut written: Vec<Location> = Vec::new();
-            for (is_unless, pattern) in file
+            for (list, pattern) in file
                 .patterns
                 .iter()
-                .map(|p| (false, p))
-                .chain(file.unless.iter().map(|p| (true, p)))
+                .map(|p| (0, p))
+                .chain(file.unless.iter().map(|p| (1, p)))
+                .chain(file.overrides.iter().map(|p| (2, p)))
             {
                 match crate::safety::expand_terms(&pattern.value, &terms) {
                     Ok(full) => {
-                        if is_unless {
-                            lists.1.push(full);
-                        } else {
-                            lists.0.push(full);
-                        }
+                        lists[list].push(full);
                         written.push(pattern.referenced);
                     }
                     Err(err) => {
@@ -807,14 +807,19 @@ impl Builder {
                     practitioner: vec![],
                 },
                 reply: file.reply.clone(),
-                patterns: lists.0.clone(),
+                patterns: lists[0].clone(),
                 combinations: combinations.clone(),
-                unless: lists.1.clone(),
+                unless: lists[1].clone(),
+                overrides: lists[2].clone(),
                 sources: vec![],
                 examples: vec![],
                 not: vec![],
             };
-            expanded.insert(file.category.value, (lists.0, lists.1, combinations));
+            let [patterns, unless, overrides] = lists;
+            expanded.insert(
+                file.category.value,
+                (patterns, unless, combinations, overrides),
+            );
             prepared.push((path.clone(), file, category, written));
         }
         // Compiling the categories is most of the start-up time: one thread each.
@@ -840,7 +845,11 @@ impl Builder {
                 Ok(rules) => rules,
                 Err(set_error) => {
                     let mut located = false;
-                    let all = category.patterns.iter().chain(&category.unless);
+                    let all = category
+                        .patterns
+                        .iter()
+                        .chain(&category.unless)
+                        .chain(&category.overrides);
                     for (at, full) in written
                         .iter()
                         .zip(all.chain(category.combinations.iter().flatten()))
@@ -859,7 +868,11 @@ impl Builder {
             };
             if self.verify_examples {
                 if let Err((source, err)) = rules.compile_all() {
-                    let all = category.patterns.iter().chain(&category.unless);
+                    let all = category
+                        .patterns
+                        .iter()
+                        .chain(&category.unless)
+                        .chain(&category.overrides);
                     let at = written
                         .iter()
                         .zip(all.chain(category.combinations.iter().flatten()))
@@ -960,6 +973,10 @@ impl Builder {
                 unless: expanded
                     .get(&f.category.value)
                     .map(|e| e.1.clone())
+                    .unwrap_or_default(),
+                overrides: expanded
+                    .get(&f.category.value)
+                    .map(|e| e.3.clone())
                     .unwrap_or_default(),
                 sources: f.sources.value.clone(),
                 examples: f.examples.value.iter().map(|e| e.value.clone()).collect(),

@@ -233,6 +233,9 @@ pub(crate) struct SafetyFile {
     pub combinations: Vec<Spanned<Vec<String>>>,
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
+    /// Patterns that keep the risk in a sentence even when an `unless` matches there.
+    #[serde(default)]
+    pub overrides: Vec<Spanned<String>>,
     pub examples: Spanned<Vec<Spanned<String>>>,
     pub not: Spanned<Vec<Spanned<String>>>,
 }
@@ -371,8 +374,11 @@ pub struct SafetyCategory {
     pub patterns: Vec<String>,
     /// Groups of 2 or 3 patterns that detect it when all match, in any order.
     pub combinations: Vec<Vec<String>>,
-    /// Patterns that cancel a detection.
+    /// Patterns that cancel a detection in their sentence.
     pub unless: Vec<String>,
+    /// Patterns that keep a detection in their sentence whatever `unless` says: harm that no
+    /// trap explains away ("touched my privates", "my nudes", "unless i pay").
+    pub overrides: Vec<String>,
     /// Where the reply's advice comes from.
     pub sources: Vec<Source>,
     /// Messages that must be detected (also the nearest-example net's disclosures).
