@@ -8,8 +8,12 @@
 //! into one big set, a lazy DFA would build new states for nearly every new message, costing
 //! milliseconds each, and compiling it would be most of the start-up time. So each pattern is its
 //! own small regex, compiled the first time it is needed, and is tried only when the text holds
-//! one of the literal words every match of it must contain (found for all patterns at once by
-//! one Aho-Corasick pass). The result is the same as running every pattern.
+//! the literal words every match of it must contain: one of its trigger words (where a match
+//! begins, when they are its prefixes) and one word from each of its gates, sets read from its
+//! other parts ("my .{0,10}(pics|vids)" is tried only where "my" is, and only if "pics" or "vids"
+//! is somewhere). A pattern written `a|b` is read branch by branch, and a word after `\b` counts
+//! only where a word begins. One Aho-Corasick pass finds the words of every pattern of every
+//! category at once. The result is the same as running every pattern.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +38,8 @@ const CACHE_LIMIT: usize = 8 << 20;
 #[derive(Debug, Clone)]
 pub struct SafetyRules {
     categories: Vec<CompiledCategory>,
+    /// Built on first use (or by [`SafetyRules::compile_all`]); `None` if it could not be.
+    scanner: Arc<OnceLock<Option<Scanner>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,14 +94,10 @@ impl LazyRegex {
 struct Patterns {
     /// Shared by clones, so that a pattern is compiled once (see [`SafetyRules::compile_all`]).
     regexes: Arc<[LazyRegex]>,
-    /// The literals: a match of pattern `owner[i]` contains one of its literals.
-    literals: Option<AhoCorasick>,
-    owner: Vec<usize>,
-    /// Per pattern: its literals are the ways a match can begin, so it is tried only where one
-    /// is, anchored there; otherwise a literal anywhere means a search of the whole text.
-    starts: Vec<bool>,
-    /// Patterns with no literals, always tried.
-    always: Vec<usize>,
+    /// Per pattern, the literals a text needs before it is worth trying (see [`Required`]).
+    required: Arc<[Required]>,
+    /// This list's number in the [`Scanner`] of the rules it belongs to.
+    list: u32,
     /// What a pattern that cannot be compiled answers (see [`LazyRegex::is_match`]).
     on_error: bool,
 }
@@ -123,55 +125,47 @@ impl Patterns {
     }
 
     fn build(sources: &[String], on_error: bool) -> Result<Patterns, regex::Error> {
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut owner = Vec::new();
-        let mut starts = Vec::with_capacity(sources.len());
-        let mut always = Vec::new();
-        for (i, source) in sources.iter().enumerate() {
-            let hir = regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .build()
-                .parse(source)
-                .map_err(|e| regex::Error::Syntax(e.to_string()))?;
-            let (words, prefixes) = match required_literals(&hir) {
-                Some(found) => found,
-                None => {
-                    always.push(i);
-                    (Vec::new(), false)
-                }
-            };
-            owner.extend(std::iter::repeat_n(i, words.len()));
-            literals.extend(words);
-            starts.push(prefixes);
-        }
-        let literals = if literals.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::new(&literals)
-                    .map_err(|e| regex::Error::Syntax(format!("literals of the patterns: {e}")))?,
-            )
-        };
+        let required = sources
+            .iter()
+            .map(|source| {
+                let hir = regex_syntax::ParserBuilder::new()
+                    .unicode(false)
+                    .utf8(false)
+                    .build()
+                    .parse(source)
+                    .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+                Ok(required_literals(&hir))
+            })
+            .collect::<Result<Arc<[Required]>, regex::Error>>()?;
         Ok(Patterns {
             regexes: sources.iter().map(|s| LazyRegex::new(s)).collect(),
-            literals,
-            owner,
-            starts,
-            always,
+            required,
+            list: 0,
             on_error,
         })
     }
 
-    /// The patterns that may match the text and where, sorted by pattern (the order written).
-    fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
-        let mut found: Vec<Candidate> = self.always.iter().map(|&i| (i, None)).collect();
-        if let Some(literals) = &self.literals {
-            found.extend(literals.find_overlapping_iter(text).map(|m| {
-                let i = self.owner[m.pattern().as_usize()];
-                (i, self.starts[i].then_some(m.start()))
-            }));
+    /// The patterns that may match the scanned text and where, sorted by pattern (the order
+    /// written).
+    fn candidates(&self, scan: &Scan) -> Vec<Candidate> {
+        if scan.everything {
+            return (0..self.regexes.len()).map(|i| (i, None)).collect();
         }
+        let mut found: Vec<Candidate> = self
+            .required
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_empty())
+            .map(|(i, _)| (i, None))
+            .collect();
+        let list = self.list;
+        let from = scan.candidates.partition_point(|t| t.0 < list);
+        let to = scan.candidates.partition_point(|t| t.0 <= list);
+        found.extend(
+            scan.candidates[from..to]
+                .iter()
+                .map(|&(_, pattern, at)| (pattern as usize, at.map(|at| at as usize))),
+        );
         found.sort_unstable();
         found.dedup();
         found
@@ -188,25 +182,25 @@ impl Patterns {
             .any(|&(_, at)| regex.is_match(text, at, self.on_error))
     }
 
-    fn is_match(&self, text: &[u8]) -> bool {
-        self.first(text).is_some()
+    fn is_match(&self, scan: &Scan) -> bool {
+        self.first(scan).is_some()
     }
 
     /// The first pattern (in the order written) that matches.
-    fn first(&self, text: &[u8]) -> Option<&str> {
-        let candidates = self.candidates(text);
+    fn first(&self, scan: &Scan) -> Option<&str> {
+        let candidates = self.candidates(scan);
         candidates
             .chunk_by(|a, b| a.0 == b.0)
-            .find(|places| self.try_one(places[0].0, places, text))
+            .find(|places| self.try_one(places[0].0, places, scan.text))
             .map(|places| self.regexes[places[0].0].source.as_str())
     }
 
     /// Every pattern that matches, in order (for tests).
     #[cfg(test)]
-    fn all(&self, text: &[u8]) -> Vec<usize> {
-        self.candidates(text)
+    fn all(&self, scan: &Scan) -> Vec<usize> {
+        self.candidates(scan)
             .chunk_by(|a, b| a.0 == b.0)
-            .filter(|places| self.try_one(places[0].0, places, text))
+            .filter(|places| self.try_one(places[0].0, places, scan.text))
             .map(|places| places[0].0)
             .collect()
     }
@@ -222,34 +216,390 @@ impl Patterns {
     }
 }
 
-/// Literal strings of which every match of the pattern contains at least one, and whether they
-/// are its prefixes (every match begins with one). `None` when there are none (for example when
-/// the pattern can begin with any word and match the empty string).
-fn required_literals(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
-    // Prefixes are best: the pattern is then run only where one is, and only that far. The
+/// The literals of every pattern list of a [`SafetyRules`], all found in a text by one
+/// Aho-Corasick pass: one walk through one automaton per message, rather than one per list.
+///
+/// A branch with gates is looked at only once all its gates are open, which the rare words
+/// decide; so the common words that trigger it ("my", "he") cost nothing on most messages.
+#[derive(Debug)]
+struct Scanner {
+    automaton: AhoCorasick,
+    /// Per literal: the ungated branches it triggers, `plain[plain_at[l]..plain_at[l + 1]]`.
+    plain_at: Vec<usize>,
+    plain: Vec<Trigger>,
+    /// Per literal: the gates it opens, `gates[gates_at[l]..gates_at[l + 1]]`.
+    gates_at: Vec<usize>,
+    gates: Vec<Gate>,
+    /// The branches that have gates.
+    gated: Vec<GatedBranch>,
+}
+
+/// An ungated branch a literal triggers.
+#[derive(Debug, Clone, Copy)]
+struct Trigger {
+    list: u32,
+    pattern: u32,
+    /// The literal counts only where it begins a word.
+    at_word: bool,
+    /// The literal begins every match: the pattern is tried anchored where it is.
+    prefix: bool,
+}
+
+/// A gate a literal opens: gate `k` of gated branch `branch`.
+#[derive(Debug, Clone, Copy)]
+struct Gate {
+    branch: u32,
+    k: u16,
+    at_word: bool,
+}
+
+/// A branch with gates: the pattern it belongs to, how many gates it has, and its trigger.
+#[derive(Debug)]
+struct GatedBranch {
+    list: u32,
+    pattern: u32,
+    gates: usize,
+    /// Its trigger literals, by number, sorted.
+    triggers: Vec<u32>,
+    at_word: bool,
+    prefix: bool,
+}
+
+impl Scanner {
+    /// The automaton over the literals of these lists (numbered as given).
+    fn build(lists: &[&Patterns]) -> Result<Scanner, aho_corasick::BuildError> {
+        let mut index: std::collections::HashMap<&[u8], usize> = Default::default();
+        let mut literals: Vec<&[u8]> = Vec::new();
+        let mut plain: Vec<Vec<Trigger>> = Vec::new();
+        let mut gates: Vec<Vec<Gate>> = Vec::new();
+        let mut gated = Vec::new();
+        for patterns in lists {
+            for (pattern, required) in patterns.required.iter().enumerate() {
+                for b in required {
+                    let mut ids = Vec::with_capacity(b.trigger.words.len());
+                    for literal in &b.trigger.words {
+                        let l = *index.entry(literal.as_slice()).or_insert_with(|| {
+                            literals.push(literal);
+                            plain.push(Vec::new());
+                            gates.push(Vec::new());
+                            literals.len() - 1
+                        });
+                        ids.push(l);
+                    }
+                    if b.gates.is_empty() {
+                        for &l in &ids {
+                            plain[l].push(Trigger {
+                                list: patterns.list,
+                                pattern: pattern as u32,
+                                at_word: b.trigger.at_word,
+                                prefix: b.prefixes,
+                            });
+                        }
+                        continue;
+                    }
+                    let branch = gated.len() as u32;
+                    for (k, gate) in b.gates.iter().enumerate() {
+                        for literal in &gate.words {
+                            let l = *index.entry(literal.as_slice()).or_insert_with(|| {
+                                literals.push(literal);
+                                plain.push(Vec::new());
+                                gates.push(Vec::new());
+                                literals.len() - 1
+                            });
+                            gates[l].push(Gate {
+                                branch,
+                                k: k as u16,
+                                at_word: gate.at_word,
+                            });
+                        }
+                    }
+                    let mut triggers: Vec<u32> = ids.iter().map(|&l| l as u32).collect();
+                    triggers.sort_unstable();
+                    triggers.dedup();
+                    gated.push(GatedBranch {
+                        list: patterns.list,
+                        pattern: pattern as u32,
+                        gates: b.gates.len(),
+                        triggers,
+                        at_word: b.trigger.at_word,
+                        prefix: b.prefixes,
+                    });
+                }
+            }
+        }
+        let automaton = AhoCorasick::new(&literals)?;
+        let (plain_at, plain) = flatten(plain);
+        let (gates_at, gates) = flatten(gates);
+        Ok(Scanner {
+            automaton,
+            plain_at,
+            plain,
+            gates_at,
+            gates,
+            gated,
+        })
+    }
+
+    /// Which patterns may match the text, and where.
+    fn scan<'t>(&self, text: &'t [u8]) -> Scan<'t> {
+        // Every literal found (by number), where, and whether a word begins there.
+        let found: Vec<(u32, u32, bool)> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .map(|m| {
+                let at = m.start();
+                (m.pattern().as_u32(), at as u32, at_boundary(text, at))
+            })
+            .collect();
+        let mut candidates: Vec<(u32, u32, Option<u32>)> = Vec::new();
+        // Per gated branch, a bit for each of its gates that is open.
+        let mut open = vec![0u8; self.gated.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for &(l, at, word) in &found {
+            let l = l as usize;
+            for t in self
+                .plain
+                .get(self.plain_at[l]..self.plain_at[l + 1])
+                .unwrap_or_default()
+            {
+                if word || !t.at_word {
+                    candidates.push((t.list, t.pattern, t.prefix.then_some(at)));
+                }
+            }
+            for g in self
+                .gates
+                .get(self.gates_at[l]..self.gates_at[l + 1])
+                .unwrap_or_default()
+            {
+                if (word || !g.at_word)
+                    && let Some(bits) = open.get_mut(g.branch as usize)
+                {
+                    if *bits == 0 {
+                        touched.push(g.branch);
+                    }
+                    *bits |= 1 << g.k;
+                }
+            }
+        }
+        // The branches whose every gate is open, and where their triggers are.
+        let mut by_literal = found.clone();
+        by_literal.sort_unstable();
+        for b in touched {
+            let Some(branch) = self.gated.get(b as usize) else {
+                continue;
+            };
+            if u32::from(open[b as usize]) != (1u32 << branch.gates) - 1 {
+                continue;
+            }
+            let mut push = |&(_, at, word): &(u32, u32, bool)| {
+                if word || !branch.at_word {
+                    candidates.push((branch.list, branch.pattern, branch.prefix.then_some(at)));
+                }
+            };
+            if branch.triggers.len() < by_literal.len() {
+                for &l in &branch.triggers {
+                    let from = by_literal.partition_point(|f| f.0 < l);
+                    by_literal[from..]
+                        .iter()
+                        .take_while(|f| f.0 == l)
+                        .for_each(&mut push);
+                }
+            } else {
+                by_literal
+                    .iter()
+                    .filter(|f| branch.triggers.binary_search(&f.0).is_ok())
+                    .for_each(&mut push);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        Scan {
+            text,
+            everything: false,
+            candidates,
+        }
+    }
+}
+
+/// Per-literal lists as one list and where each literal's part begins (and the last ends).
+fn flatten<T>(lists: Vec<Vec<T>>) -> (Vec<usize>, Vec<T>) {
+    let mut at = Vec::with_capacity(lists.len() + 1);
+    let mut all = Vec::new();
+    for list in lists {
+        at.push(all.len());
+        all.extend(list);
+    }
+    at.push(all.len());
+    (at, all)
+}
+
+/// What the scanner found in one text.
+struct Scan<'t> {
+    text: &'t [u8],
+    /// No scanner could be built: every pattern is a candidate everywhere (slow, never wrong).
+    everything: bool,
+    /// The patterns that may match: (list, pattern, where a match would begin if known),
+    /// sorted.
+    candidates: Vec<(u32, u32, Option<u32>)>,
+}
+
+/// What a pattern needs in a text before it is worth trying: what one of its branches (the
+/// alternatives of a pattern written `a|b|c`, or the whole pattern) needs. Empty when some
+/// branch needs no literal at all: the pattern is then always tried.
+type Required = Vec<Branch>;
+
+/// What one branch of a pattern needs in a text.
+#[derive(Debug, PartialEq)]
+struct Branch {
+    /// Literals of which every match of the branch contains one.
+    trigger: Literals,
+    /// Whether the trigger's literals are prefixes: every match of the branch begins with one.
+    prefixes: bool,
+    /// Other sets of literals, read from other parts of the branch, each of which must also have
+    /// one in the text: "my .{0,10}(pics|vids)" needs "my" and one of "pics" or "vids", and the
+    /// common word alone no longer costs an attempt wherever it is.
+    gates: Vec<Literals>,
+}
+
+/// Most branches read from one pattern; a pattern with more is one branch.
+const MAX_BRANCHES: usize = 64;
+
+/// Most gates per branch (the rarest are kept); at most 8, one bit each.
+const MAX_GATES: usize = 4;
+
+/// The literals a pattern needs (see [`Required`]).
+fn required_literals(hir: &Hir) -> Required {
+    let mut branches = Vec::new();
+    let mut pending = vec![hir];
+    while let Some(mut top) = pending.pop() {
+        while let HirKind::Capture(capture) = top.kind() {
+            top = &capture.sub;
+        }
+        match top.kind() {
+            HirKind::Alternation(alternatives)
+                if branches.len() + pending.len() + alternatives.len() <= MAX_BRANCHES =>
+            {
+                pending.extend(alternatives.iter().rev());
+            }
+            _ => branches.push(top),
+        }
+    }
+    let mut required = Vec::with_capacity(branches.len());
+    for branch in branches {
+        match branch_literals(branch) {
+            Some(found) => required.push(found),
+            None => return Vec::new(),
+        }
+    }
+    required
+}
+
+/// What one branch needs, or `None` when it needs no literal.
+fn branch_literals(hir: &Hir) -> Option<Branch> {
+    // Every part of a sequence must match: "\w+ (cut|burn)" needs "cut" or "burn" somewhere.
+    let mut extractor = Extractor::new();
+    let mut sets: Vec<Literals> = Vec::new();
+    let suffixes = literals(extractor.kind(ExtractKind::Suffix).extract(hir));
+    sets.extend(suffixes.map(|words| Literals {
+        words,
+        at_word: false,
+    }));
+    extractor.kind(ExtractKind::Prefix);
+    if let HirKind::Concat(parts) = hir.kind() {
+        for (i, part) in parts.iter().enumerate() {
+            let after_boundary = i > 0 && is_word_boundary(&parts[i - 1]);
+            if let Some(words) = literals(extractor.extract(part)) {
+                sets.push(Literals {
+                    words,
+                    at_word: after_boundary || starts_at_word(part),
+                });
+            }
+        }
+    }
+    sets.sort_by_key(|set| std::cmp::Reverse(set.rarity()));
+    // Prefixes trigger best: the pattern is then run only where one is, and only that far. The
     // extractor keeps them finite by shortening them (still prefixes) when there are many.
     let prefixes = Extractor::new()
         .kind(ExtractKind::Prefix)
         .limit_total(PREFIX_LIMIT)
         .extract(hir);
-    if let Some(found) = literals(prefixes) {
-        return Some((found, true));
-    }
-    // Otherwise every part of a top-level sequence must match: "\w+ (cut|burn)" needs "cut" or
-    // "burn" somewhere.
-    let mut extractor = Extractor::new();
-    let mut top = hir;
-    while let HirKind::Capture(capture) = top.kind() {
-        top = &capture.sub;
-    }
-    let mut best = literals(extractor.kind(ExtractKind::Suffix).extract(hir));
-    extractor.kind(ExtractKind::Prefix);
-    if let HirKind::Concat(parts) = top.kind() {
-        for part in parts {
-            best = rarer(best, literals(extractor.extract(part)));
+    let (trigger, prefixes) = match literals(prefixes) {
+        Some(words) => {
+            let at_word = starts_at_word(hir);
+            (Literals { words, at_word }, true)
+        }
+        None if sets.is_empty() => return None,
+        None => (sets.remove(0), false),
+    };
+    // A gate of short, common words ("me", "a") would open nearly always and only slow the scan,
+    // unless the trigger is commoner still.
+    let mut gates: Vec<Literals> = Vec::new();
+    for set in sets {
+        let useful = set.rarity().0 >= 3 || set.rarity() > trigger.rarity();
+        let new = set.words != trigger.words && !gates.iter().any(|g| g.words == set.words);
+        if useful && new && gates.len() < MAX_GATES {
+            gates.push(set);
         }
     }
-    best.map(|found| (found, false))
+    Some(Branch {
+        trigger,
+        prefixes,
+        gates,
+    })
+}
+
+/// Literals of which a match (of a branch, or of a part of it) contains one.
+#[derive(Debug, PartialEq)]
+struct Literals {
+    words: Vec<Vec<u8>>,
+    /// Whether they count only where they begin a word (a `\b` comes first): "od" for an
+    /// overdose, not the "od" in "good".
+    at_word: bool,
+}
+
+impl Literals {
+    /// How rare these are likely to be in a text: the longer their shortest (up to 6 bytes,
+    /// beyond which all are rare; two more if they must begin a word), then the fewer.
+    fn rarity(&self) -> (usize, std::cmp::Reverse<usize>) {
+        let shortest = self.words.iter().map(Vec::len).min().unwrap_or(0);
+        let shortest = shortest + if self.at_word { 2 } else { 0 };
+        (shortest.min(6), std::cmp::Reverse(self.words.len()))
+    }
+}
+
+/// Whether the pattern is a word boundary (`\b`), which matches only the empty string.
+fn is_word_boundary(hir: &Hir) -> bool {
+    use regex_syntax::hir::Look;
+    match hir.kind() {
+        HirKind::Look(look) => matches!(
+            look,
+            Look::WordAscii | Look::WordUnicode | Look::WordStartAscii | Look::WordStartUnicode
+        ),
+        HirKind::Capture(capture) => is_word_boundary(&capture.sub),
+        _ => false,
+    }
+}
+
+/// Whether every match of the pattern begins with a word boundary (`\b`).
+fn starts_at_word(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(_) => is_word_boundary(hir),
+        HirKind::Capture(capture) => starts_at_word(&capture.sub),
+        HirKind::Concat(parts) => parts.first().is_some_and(starts_at_word),
+        HirKind::Alternation(alternatives) => alternatives.iter().all(starts_at_word),
+        _ => false,
+    }
+}
+
+/// Whether a word boundary (`\b`, ASCII words as the patterns use them) is at `at`.
+fn at_boundary(text: &[u8], at: usize) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let before = at
+        .checked_sub(1)
+        .and_then(|i| text.get(i))
+        .is_some_and(word);
+    let after = text.get(at).is_some_and(word);
+    before != after
 }
 
 /// A literal sequence's literals, when it is finite and none is empty.
@@ -261,19 +611,6 @@ fn literals(mut seq: Seq) -> Option<Vec<Vec<u8>>> {
     seq.dedup();
     seq.literals()
         .map(|lits| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
-}
-
-/// The rarer of two literal sets: the longer shortest literal (up to 6 bytes, beyond which all
-/// are rare), then the fewer literals.
-fn rarer(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
-    let score = |set: &Vec<Vec<u8>>| {
-        let shortest = set.iter().map(Vec::len).min().unwrap_or(0).min(6);
-        (shortest, std::cmp::Reverse(set.len()))
-    };
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
-        (a, b) => a.or(b),
-    }
 }
 
 /// One pattern, compiled over bytes with Unicode classes off: the normalised text is lower-case
@@ -359,8 +696,8 @@ struct Combinations {
 impl Combinations {
     /// The first combination whose parts all match the text. A part is tried only if the text
     /// holds one of its literals, at most once, and only when a group still needs it.
-    fn first(&self, text: &[u8]) -> Option<usize> {
-        let candidates = self.parts.candidates(text);
+    fn first(&self, scan: &Scan) -> Option<usize> {
+        let candidates = self.parts.candidates(scan);
         let mut places: Vec<&[Candidate]> = vec![&[]; self.parts.regexes.len()];
         for chunk in candidates.chunk_by(|a, b| a.0 == b.0) {
             places[chunk[0].0] = chunk;
@@ -370,8 +707,9 @@ impl Combinations {
             .map(|p| p.is_empty().then_some(false))
             .collect();
         self.groups.iter().position(|g| {
-            g.iter()
-                .all(|&i| *known[i].get_or_insert_with(|| self.parts.try_one(i, places[i], text)))
+            g.iter().all(|&i| {
+                *known[i].get_or_insert_with(|| self.parts.try_one(i, places[i], scan.text))
+            })
         })
     }
 }
@@ -436,10 +774,57 @@ impl SafetyRules {
                 overrides,
             });
         }
-        compiled.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
-        Ok(SafetyRules {
-            categories: compiled,
-        })
+        Ok(SafetyRules::assemble(compiled))
+    }
+
+    /// Rules over these categories, in [`RiskCategory::ALL`] order, their lists numbered for
+    /// one scanner.
+    fn assemble(mut categories: Vec<CompiledCategory>) -> SafetyRules {
+        categories.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
+        let mut list = 0;
+        for c in &mut categories {
+            let combinations = c.combinations.as_mut().map(|c| &mut c.parts);
+            let lists = [
+                Some(&mut c.patterns),
+                c.unless.as_mut(),
+                c.overrides.as_mut(),
+            ];
+            for patterns in lists.into_iter().chain([combinations]).flatten() {
+                patterns.list = list;
+                list += 1;
+            }
+        }
+        SafetyRules {
+            categories,
+            scanner: Arc::default(),
+        }
+    }
+
+    /// The scanner, built the first time it is needed. If it cannot be built (the literals are
+    /// too many for an automaton), every pattern is tried on every message instead.
+    fn scanner(&self) -> Option<&Scanner> {
+        self.scanner
+            .get_or_init(|| {
+                let lists: Vec<&Patterns> = self.categories.iter().flat_map(|c| c.lists()).collect();
+                Scanner::build(&lists)
+                    .inspect_err(|err| {
+                        tracing::error!(%err, "the safety patterns' literals do not fit an automaton");
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// What the scanner finds in a text.
+    fn scan<'t>(&self, text: &'t str) -> Scan<'t> {
+        match self.scanner() {
+            Some(scanner) => scanner.scan(text.as_bytes()),
+            None => Scan {
+                text: text.as_bytes(),
+                everything: true,
+                candidates: Vec::new(),
+            },
+        }
     }
 
     /// Compiles every pattern now (they are otherwise compiled on first use), so that `waymark
@@ -447,6 +832,10 @@ impl SafetyRules {
     /// (see [`crate::Engine::warm_up`]); clones of these rules share the compiled patterns.
     /// Returns the first that fails and why.
     pub fn compile_all(&self) -> Result<(), (String, regex::Error)> {
+        if self.scanner().is_none() {
+            let err = regex::Error::Syntax("too many literals for one automaton".into());
+            return Err(("(the literals of every pattern)".into(), err));
+        }
         for c in &self.categories {
             c.patterns.compile_all()?;
             for list in [&c.unless, &c.overrides].into_iter().flatten() {
@@ -461,10 +850,7 @@ impl SafetyRules {
 
     /// Joins rules compiled separately (one per category) into one.
     pub fn merge(parts: Vec<SafetyRules>) -> SafetyRules {
-        let mut categories: Vec<CompiledCategory> =
-            parts.into_iter().flat_map(|p| p.categories).collect();
-        categories.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
-        SafetyRules { categories }
+        SafetyRules::assemble(parts.into_iter().flat_map(|p| p.categories).collect())
     }
 
     /// Whether a category's `unless` patterns cancel the whole message: the nearest-example net
@@ -479,11 +865,11 @@ impl SafetyRules {
         let Some(c) = self.categories.iter().find(|c| c.category == category) else {
             return false;
         };
-        if !c.cancels(normalized) {
+        if !c.cancels(&self.scan(normalized)) {
             return false;
         }
         let sentences = sentences();
-        sentences.is_empty() || sentences.iter().all(|s| c.cancels(s))
+        sentences.is_empty() || sentences.iter().all(|s| c.cancels(&self.scan(s)))
     }
 
     /// The categories detected in normalised text, in [`RiskCategory::ALL`] order.
@@ -505,16 +891,17 @@ impl SafetyRules {
     /// When no single sentence holds a match (it spans sentences), `unless` is judged on the whole.
     pub fn hits_in<'s>(&self, normalized: &str, sentences: &dyn Fn() -> &'s [String]) -> Vec<Hit> {
         let mut hits = Vec::new();
+        let scan = self.scan(normalized);
+        let scanned = std::cell::OnceCell::new();
         for c in &self.categories {
-            let Some(pattern) = c.first_match(normalized.as_bytes()) else {
+            let Some(pattern) = c.first_match(&scan) else {
                 continue;
             };
             // Sentences matter only when an `unless` is somewhere in the message.
-            let cancelled = c.cancels(normalized) && {
-                let matching: Vec<&String> = sentences()
-                    .iter()
-                    .filter(|t| c.is_match(t.as_bytes()))
-                    .collect();
+            let cancelled = c.cancels(&scan) && {
+                let sentences: &Vec<Scan> =
+                    scanned.get_or_init(|| sentences().iter().map(|t| self.scan(t)).collect());
+                let matching: Vec<&Scan> = sentences.iter().filter(|t| c.is_match(t)).collect();
                 matching.is_empty() || matching.iter().all(|t| c.cancels(t))
             };
             if !cancelled {
@@ -530,32 +917,39 @@ impl SafetyRules {
 
 impl CompiledCategory {
     /// Whether an `unless` cancels the category in this text: one matches and no override does.
-    fn cancels(&self, text: &str) -> bool {
-        self.unless
-            .as_ref()
-            .is_some_and(|u| u.is_match(text.as_bytes()))
-            && !self
-                .overrides
-                .as_ref()
-                .is_some_and(|o| o.is_match(text.as_bytes()))
+    fn cancels(&self, scan: &Scan) -> bool {
+        self.unless.as_ref().is_some_and(|u| u.is_match(scan))
+            && !self.overrides.as_ref().is_some_and(|o| o.is_match(scan))
     }
 
     /// Whether a pattern or a combination matches.
-    fn is_match(&self, text: &[u8]) -> bool {
-        self.patterns.is_match(text)
+    fn is_match(&self, scan: &Scan) -> bool {
+        self.patterns.is_match(scan)
             || self
                 .combinations
                 .as_ref()
-                .is_some_and(|c| c.first(text).is_some())
+                .is_some_and(|c| c.first(scan).is_some())
+    }
+
+    /// Its pattern lists: patterns, `unless`, overrides, the parts of combinations.
+    fn lists(&self) -> impl Iterator<Item = &Patterns> {
+        [
+            Some(&self.patterns),
+            self.unless.as_ref(),
+            self.overrides.as_ref(),
+        ]
+        .into_iter()
+        .chain([self.combinations.as_ref().map(|c| &c.parts)])
+        .flatten()
     }
 
     /// The first pattern, or else the first combination, that matches: for explanations.
-    fn first_match(&self, text: &[u8]) -> Option<String> {
-        if let Some(first) = self.patterns.first(text) {
+    fn first_match(&self, scan: &Scan) -> Option<String> {
+        if let Some(first) = self.patterns.first(scan) {
             return Some(first.to_string());
         }
         let combinations = self.combinations.as_ref()?;
-        let group = combinations.first(text)?;
+        let group = combinations.first(scan)?;
         let parts: Vec<&str> = combinations.groups[group]
             .iter()
             .map(|&i| combinations.parts.regexes[i].source.as_str())
@@ -705,11 +1099,20 @@ mod tests {
             r"\bi\b",
             // Prefixes longer than the literals kept (`LITERAL_BYTES`).
             r"\bkeep (it|this) (a )?secret from (my|your) (parents|mum)\b",
+            // Branches, and literals that count only at the start of a word.
+            r"(\bno)(body|one)\b.{0,10}\bcares|\bi\b.{0,20}\b(od|pills)\b",
+            r"£\d+\b|\bgood",
         ]
         .map(String::from)
         .to_vec();
-        let patterns = Patterns::new(&sources).expect("compiles");
+        let mut patterns = Patterns::new(&sources).expect("compiles");
         let set = regex::bytes::RegexSet::new(&sources).expect("compiles");
+        // Another list in the same scanner, sharing literals, must not change the answers.
+        let mut other =
+            Patterns::new(&[r"\bsecret\b".into(), r"\bmy coach\b".into()]).expect("compiles");
+        other.list = 0;
+        patterns.list = 1;
+        let scanner = Scanner::build(&[&other, &patterns]).expect("builds");
         let words = [
             "he", "said", "secret", "my", "coach", "maths", "teacher", "touch", "a", "stranger",
             "cutting", "burning", "kill", "myself", "end", "it", "20", "quid", "pay", "abz", "i",
@@ -739,16 +1142,35 @@ mod tests {
                 "keep it a secret from my parents",
                 "he said keep this secret from your mum",
                 "x keep this a secret from my mu",
+                "nobody cares",
+                "a noone really cares",
+                "anobody cares",
+                "nobody scares",
+                "i might od",
+                "i might pod",
+                "ipods are good",
+                "pay£20",
+                "pay £20",
+                "so good",
+                "sogood",
             ]
             .map(String::from),
         );
         for text in &texts {
             let want: Vec<usize> = set.matches(text.as_bytes()).iter().collect();
-            assert_eq!(patterns.all(text.as_bytes()), want, "{text:?}");
+            let scan = scanner.scan(text.as_bytes());
+            assert_eq!(patterns.all(&scan), want, "{text:?}");
             let first = patterns
-                .first(text.as_bytes())
+                .first(&scan)
                 .and_then(|p| sources.iter().position(|s| s == p));
             assert_eq!(first, want.first().copied(), "{text:?}");
+            // Without a scanner, every pattern is tried: the same answers.
+            let everything = Scan {
+                text: text.as_bytes(),
+                everything: true,
+                candidates: Vec::new(),
+            };
+            assert_eq!(patterns.all(&everything), want, "{text:?}");
         }
     }
 
@@ -795,7 +1217,9 @@ mod tests {
     fn ascii_classes_still_match_non_ascii_literals() {
         let set =
             Patterns::new(&[r"£\d+".to_string(), r"\bespaña\b".to_string()]).expect("compiles");
-        assert!(set.is_match("pay £200".as_bytes()));
-        assert!(set.is_match("helpline in españa".as_bytes()));
+        let scanner = Scanner::build(&[&set]).expect("builds");
+        assert!(set.is_match(&scanner.scan("pay £200".as_bytes())));
+        assert!(set.is_match(&scanner.scan("helpline in españa".as_bytes())));
+        assert!(!set.is_match(&scanner.scan("helpline in espana".as_bytes())));
     }
 }
