@@ -230,6 +230,10 @@ struct Scanner {
     /// Per literal: the gates it opens, `gates[gates_at[l]..gates_at[l + 1]]`.
     gates_at: Vec<usize>,
     gates: Vec<Gate>,
+    /// Per literal: the gated branches it triggers (by number in `gated`),
+    /// `triggers[triggers_at[l]..triggers_at[l + 1]]`.
+    triggers_at: Vec<usize>,
+    triggers: Vec<u32>,
     /// The branches that have gates.
     gated: Vec<GatedBranch>,
 }
@@ -259,8 +263,6 @@ struct GatedBranch {
     list: u32,
     pattern: u32,
     gates: usize,
-    /// Its trigger literals, by number, sorted.
-    triggers: Vec<u32>,
     at_word: bool,
     prefix: bool,
 }
@@ -272,6 +274,7 @@ impl Scanner {
         let mut literals: Vec<&[u8]> = Vec::new();
         let mut plain: Vec<Vec<Trigger>> = Vec::new();
         let mut gates: Vec<Vec<Gate>> = Vec::new();
+        let mut triggers: Vec<Vec<u32>> = Vec::new();
         let mut gated = Vec::new();
         for patterns in lists {
             for (pattern, required) in patterns.required.iter().enumerate() {
@@ -282,6 +285,7 @@ impl Scanner {
                             literals.push(literal);
                             plain.push(Vec::new());
                             gates.push(Vec::new());
+                            triggers.push(Vec::new());
                             literals.len() - 1
                         });
                         ids.push(l);
@@ -304,6 +308,7 @@ impl Scanner {
                                 literals.push(literal);
                                 plain.push(Vec::new());
                                 gates.push(Vec::new());
+                                triggers.push(Vec::new());
                                 literals.len() - 1
                             });
                             gates[l].push(Gate {
@@ -313,14 +318,13 @@ impl Scanner {
                             });
                         }
                     }
-                    let mut triggers: Vec<u32> = ids.iter().map(|&l| l as u32).collect();
-                    triggers.sort_unstable();
-                    triggers.dedup();
+                    for &l in &ids {
+                        triggers[l].push(branch);
+                    }
                     gated.push(GatedBranch {
                         list: patterns.list,
                         pattern: pattern as u32,
                         gates: b.gates.len(),
-                        triggers,
                         at_word: b.trigger.at_word,
                         prefix: b.prefixes,
                     });
@@ -330,12 +334,15 @@ impl Scanner {
         let automaton = AhoCorasick::new(&literals)?;
         let (plain_at, plain) = flatten(plain);
         let (gates_at, gates) = flatten(gates);
+        let (triggers_at, triggers) = flatten(triggers);
         Ok(Scanner {
             automaton,
             plain_at,
             plain,
             gates_at,
             gates,
+            triggers_at,
+            triggers,
             gated,
         })
     }
@@ -382,33 +389,29 @@ impl Scanner {
             }
         }
         // The branches whose every gate is open, and where their triggers are.
-        let mut by_literal = found.clone();
-        by_literal.sort_unstable();
+        let mut ready = vec![false; self.gated.len()];
+        let mut any = false;
         for b in touched {
-            let Some(branch) = self.gated.get(b as usize) else {
-                continue;
-            };
-            if u32::from(open[b as usize]) != (1u32 << branch.gates) - 1 {
-                continue;
+            let b = b as usize;
+            if let (Some(branch), Some(bits)) = (self.gated.get(b), open.get(b)) {
+                ready[b] = u32::from(*bits) == (1u32 << branch.gates) - 1;
+                any |= ready[b];
             }
-            let mut push = |&(_, at, word): &(u32, u32, bool)| {
-                if word || !branch.at_word {
-                    candidates.push((branch.list, branch.pattern, branch.prefix.then_some(at)));
+        }
+        if any {
+            for &(l, at, word) in &found {
+                let l = l as usize;
+                let mine = self
+                    .triggers
+                    .get(self.triggers_at[l]..self.triggers_at[l + 1]);
+                for &b in mine.unwrap_or_default() {
+                    if let Some(branch) = self.gated.get(b as usize)
+                        && ready[b as usize]
+                        && (word || !branch.at_word)
+                    {
+                        candidates.push((branch.list, branch.pattern, branch.prefix.then_some(at)));
+                    }
                 }
-            };
-            if branch.triggers.len() < by_literal.len() {
-                for &l in &branch.triggers {
-                    let from = by_literal.partition_point(|f| f.0 < l);
-                    by_literal[from..]
-                        .iter()
-                        .take_while(|f| f.0 == l)
-                        .for_each(&mut push);
-                }
-            } else {
-                by_literal
-                    .iter()
-                    .filter(|f| branch.triggers.binary_search(&f.0).is_ok())
-                    .for_each(&mut push);
             }
         }
         candidates.sort_unstable();
