@@ -26,7 +26,6 @@ struct Example {
     /// `None` for a trap (`not` list).
     label: Option<RiskCategory>,
     text: String,
-    norm: f32,
     terms: std::collections::HashSet<String>,
 }
 
@@ -34,8 +33,17 @@ struct Example {
 #[derive(Debug, Clone, Default)]
 pub struct SimilarExamples {
     examples: Vec<Example>,
-    postings: HashMap<String, Vec<(usize, f32)>>,
-    idf: HashMap<String, f32>,
+    /// Each example's norm, apart from the rest so that scoring reads them close together.
+    norms: Vec<f32>,
+    /// Per word: its idf, and the examples that have it with its weight there.
+    words: HashMap<String, Word, rustc_hash::FxBuildHasher>,
+}
+
+/// A word the examples use.
+#[derive(Debug, Clone)]
+struct Word {
+    idf: f32,
+    postings: Vec<(u32, f32)>,
 }
 
 /// A match: the category and the nearest example, for explanations.
@@ -106,31 +114,32 @@ impl SimilarExamples {
                 *df.entry(t.clone()).or_default() += 1;
             }
         }
-        let idf: HashMap<String, f32> = df
+        let mut words: HashMap<String, Word, rustc_hash::FxBuildHasher> = df
             .into_iter()
-            .map(|(t, d)| (t, (n / d as f32).ln() + 1.0))
+            .map(|(t, d)| {
+                let idf = (n / d as f32).ln() + 1.0;
+                let postings = Vec::new();
+                (t, Word { idf, postings })
+            })
             .collect();
-        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
         let mut examples = Vec::with_capacity(raw.len());
+        let mut norms = Vec::with_capacity(raw.len());
         for (i, (label, text, terms)) in raw.into_iter().enumerate() {
             let mut norm = 0.0;
             for t in terms.iter().collect::<std::collections::HashSet<_>>() {
-                let w = idf.get(t).copied().unwrap_or(1.0);
-                norm += w * w;
-                postings.entry(t.clone()).or_default().push((i, w));
+                if let Some(word) = words.get_mut(t) {
+                    norm += word.idf * word.idf;
+                    word.postings.push((i as u32, word.idf));
+                }
             }
             let terms = terms.into_iter().collect();
-            examples.push(Example {
-                label,
-                text,
-                norm: norm.sqrt(),
-                terms,
-            });
+            norms.push(norm.sqrt());
+            examples.push(Example { label, text, terms });
         }
         SimilarExamples {
             examples,
-            postings,
-            idf,
+            norms,
+            words,
         }
     }
 
@@ -143,32 +152,31 @@ impl SimilarExamples {
         let mut dot = vec![0.0f32; self.examples.len()];
         let mut touched: Vec<usize> = Vec::new();
         let mut query_norm = 0.0;
+        // Words no example knows still count against similarity.
+        let mut unknown = 0;
         for t in terms {
-            let Some(w) = self.idf.get(t) else { continue };
+            let Some(word) = self.words.get(t) else {
+                unknown += 1;
+                continue;
+            };
+            let w = word.idf;
             query_norm += w * w;
-            if let Some(list) = self.postings.get(t) {
-                for &(i, dw) in list {
-                    if dot[i] == 0.0 {
-                        touched.push(i);
-                    }
-                    dot[i] += w * dw;
+            for &(i, dw) in &word.postings {
+                let i = i as usize;
+                if dot[i] == 0.0 {
+                    touched.push(i);
                 }
+                dot[i] += w * dw;
             }
         }
-        // Words no example knows still count against similarity.
-        query_norm += terms.iter().filter(|t| !self.idf.contains_key(*t)).count() as f32 * 4.0;
+        query_norm += unknown as f32 * 4.0;
         let query_norm = query_norm.sqrt();
         if query_norm == 0.0 {
             return None;
         }
         let mut scored: Vec<(usize, f32)> = touched
             .into_iter()
-            .map(|i| {
-                (
-                    i,
-                    dot[i] / (query_norm * self.examples[i].norm.max(f32::EPSILON)),
-                )
-            })
+            .map(|i| (i, dot[i] / (query_norm * self.norms[i].max(f32::EPSILON))))
             .collect();
         // Only the K nearest matter: select them, then order just those.
         if scored.len() > K {
