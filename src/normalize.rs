@@ -330,6 +330,13 @@ fn normalize_word(token: &str) -> String {
     if let Some(expanded) = shorthand(&squeezed) {
         return expanded.to_string();
     }
+    // "s0me1": leetspeak around a shorthand's own "1" (some1, any1, no1).
+    if let Some(rest) = trimmed.strip_suffix('1')
+        && !rest.is_empty()
+        && let Some(expanded) = shorthand(&format!("{}1", undo_leet(rest)))
+    {
+        return expanded.to_string();
+    }
     squeezed
 }
 
@@ -367,10 +374,9 @@ fn undo_leet(token: &str) -> String {
     {
         return token.to_string();
     }
-    let chars: Vec<char> = token.chars().collect();
-    let mut out = String::with_capacity(token.len());
-    for (i, &c) in chars.iter().enumerate() {
-        let mapped = match c {
+    let chars: Vec<char> = token
+        .chars()
+        .map(|c| match c {
             '0' => 'o',
             '1' | '!' | '|' => 'i',
             '3' => 'e',
@@ -378,20 +384,24 @@ fn undo_leet(token: &str) -> String {
             '5' | '$' => 's',
             '7' => 't',
             '8' => 'b',
-            '*' => {
-                // A masked letter: "n*des", "r*pe". Guess the vowel that makes a known word.
-                let before: String = chars[..i].iter().collect();
-                let after: String = chars[i + 1..].iter().collect();
-                let guess = ['u', 'a', 'e', 'i', 'o']
-                    .into_iter()
-                    .find(|v| masked_word(&format!("{before}{v}{after}")));
-                guess.unwrap_or(' ')
-            }
             c => c,
-        };
-        out.push(mapped);
+        })
+        .collect();
+    let mut out = String::with_capacity(token.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c != '*' {
+            out.push(c);
+            continue;
+        }
+        // A masked letter: "n*des", "r*pe", "n*d3s". Guess the vowel that makes a known word.
+        let before: String = chars[..i].iter().collect();
+        let after: String = chars[i + 1..].iter().collect();
+        let guess = ['u', 'a', 'e', 'i', 'o']
+            .into_iter()
+            .find(|v| masked_word(&format!("{before}{v}{after}")));
+        out.extend(guess);
     }
-    out.replace(' ', "")
+    out
 }
 
 /// Units and suffixes that follow a number.
@@ -641,6 +651,15 @@ mod tests {
             "thinking about killing myself tonight for real"
         );
         assert_eq!(normalize("my uncl3 r@ped me"), "my uncle raped me");
+        // A masked letter beside leetspeak, and leetspeak around a shorthand's "1".
+        assert_eq!(
+            normalize("s0me1 p0st3d my n*d3s on r3dd1t"),
+            "someone posted my nudes on reddit"
+        );
+        assert_eq!(
+            normalize("n0 1 kn0ws, any1 else?"),
+            "no 1 knows anyone else"
+        );
         assert_eq!(
             normalize("a grown man keeps askin me 4 seggs pics on ig, im 14"),
             "a grown man keeps asking me for sex pics on ig im 14"

@@ -254,6 +254,28 @@ fn moderators_command_and_human_handoff() {
     let d = decide("can i talk to a real person please");
     assert_eq!(d.intent, Intent::Human);
     assert!(d.escalate);
+    for text in [
+        "can i speak to someone who isnt a computer",
+        "Is there a member of your team I can speak to? I'd prefer not to do it through a chatbot.",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Human, "{text}");
+    }
+}
+
+/// "Who can I talk to" is a helpline request; "who should I talk to if…" asks whom to trust,
+/// which the guidance on telling someone answers.
+#[test]
+fn whom_to_tell_is_guidance_and_who_to_call_is_signposting() {
+    let d = decide("who should i talk to if something feels off but im not sure its serious enough");
+    assert_eq!(d.intent, Intent::Guidance);
+    for text in [
+        "who can i talk to",
+        "who should i talk to if i need a helpline number",
+        "what do kids call in switzerland if they need help",
+        "who do i send the link to, its a video of a kid",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Signposting, "{text}");
+    }
 }
 
 #[test]

@@ -395,7 +395,14 @@ impl Engine {
         // request, whatever words it shares with one.
         let about_framework =
             || mentioned_country.is_none() && rules::FRAMEWORK.is_match(&d.normalized);
-        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework() || country_only {
+        let whom_to_tell = || {
+            mentioned_country.is_none()
+                && rules::WHOM_TO_TELL.is_match(&d.normalized)
+                && !rules::HELPLINE_WORDS.is_match(&d.normalized)
+        };
+        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework() && !whom_to_tell()
+            || country_only
+        {
             d.why.push(if country_only {
                 "rule: names a country".into()
             } else {

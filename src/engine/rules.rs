@@ -38,7 +38,10 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwith a person\b",
         r"\b(put|get|send) me (thru|through) to\b",
         r"\bconnect me\b.{0,20}\b(with|to)\b",
-        r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine)\b",
+        r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine|computer|chat ?bot|program)\b",
+        r"\b(someone|somebody|a person|anyone) (who|that) (isnt|is not|aint|s not) (a |an )?(computer|bot|robot|ai|machine|chat ?bot|program)\b",
+        r"\bmember of (your|the) (team|staff)\b.{0,40}\b(speak|talk|chat|discuss)\b",
+        r"\b(prefer|rather|want) not (to )?(do|talk|go|discuss|say)( it| this| that)? (through|with|via|to|over) (a |an |the |this )?(chat ?bot|bot|computer|machine|ai)\b",
         r"\bactual(ly)? (a )?(human|person|people)\b",
         r"\ba real (one|person|human)\b",
         r"\b(is )?(anyone|anybody|someone|somebody) (actually |really )?(there|real|human|reading this)\b",
@@ -118,7 +121,26 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(is there )?(anyone|someone|somebody) (i|we) (can|could) (text|call|phone|ring|message|talk to)\b",
         r"\bwhere (can|do|should|could) (i|you|we|someone|kids|teens) (get|find) (help|support|someone to talk to)\b",
         r"\bwho (am i|are we|is someone) (meant|supposed) to (talk|speak|go|turn) to\b",
+        r"\bwhat (do|can|should|could) (i|you|we|kids|children|teens|teenagers|young people|a kid|a child|people) (call|ring|phone|text)\b",
+        r"\bwho (do|can|should|could) (i|we|you) (send|give|report|forward) (the |this |that |a )?(link|url|it|them|this|that|post|video|account)( to)?\b",
+        r"\bwho (deals|deal) with\b.{0,40}\b(abuse|images?|pictures?|videos?|content|material|stuff|links?)\b",
     ])
+});
+
+/// "Who should I talk to if…", "…at school": asking whom to trust with something, which the
+/// guidance on telling someone answers; not a helpline request unless it names a helpline, a
+/// number, a call or a country.
+pub static WHOM_TO_TELL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\bwho (can|should|do|could) i (talk|speak|go|turn) to (at school|in school|at home|if|when)\b",
+    )
+});
+
+/// Words that make a message about whom to tell a helpline request after all.
+pub static HELPLINE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(helplines?|hotlines?|numbers?|call|ring|phone|text|report|line|childline|emergency|police)\b",
+    )
 });
 
 /// Asking where to report abuse material (signposted to `reporting-services`).
@@ -127,6 +149,8 @@ pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\breports?\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse|exploitation)\b",
         r"\b(ceop|cybertipline|cybertip|ncmec|iwf|take it down|report remove|inhope|esafety)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
+        r"\bwho (do|can|should|could) (i|we|you) (send|give|report|forward) (the |this |that |a )?(link|url|post|video|account)( to)?\b",
+        r"\bwho (deals|deal) with\b.{0,40}\b(abuse|images?|pictures?|videos?|content|material|links?)\b",
     ])
 });
 
