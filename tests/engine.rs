@@ -257,25 +257,44 @@ fn moderators_command_and_human_handoff() {
     for text in [
         "can i speak to someone who isnt a computer",
         "Is there a member of your team I can speak to? I'd prefer not to do it through a chatbot.",
+        "pass me to a human pls its important",
     ] {
         assert_eq!(decide(text).intent, Intent::Human, "{text}");
     }
+    let d = decide("What sort of questions can this tool answer for my team?");
+    assert_eq!(d.intent, Intent::Help);
 }
 
 /// "Who can I talk to" is a helpline request; "who should I talk to if…" asks whom to trust,
 /// which the guidance on telling someone answers.
 #[test]
 fn whom_to_tell_is_guidance_and_who_to_call_is_signposting() {
-    let d = decide("who should i talk to if something feels off but im not sure its serious enough");
+    let d =
+        decide("who should i talk to if something feels off but im not sure its serious enough");
     assert_eq!(d.intent, Intent::Guidance);
     for text in [
         "who can i talk to",
         "who should i talk to if i need a helpline number",
         "what do kids call in switzerland if they need help",
         "who do i send the link to, its a video of a kid",
+        "who do u report online child exploitation stuff to in australia",
+        "my mate lives in canada, whats the kids line there so i can send it to her",
     ] {
         assert_eq!(decide(text).intent, Intent::Signposting, "{text}");
     }
+    // A moderator asking how to handle a case is not asking for a helpline, whatever it mentions.
+    let d = ENGINE.decide(
+        "kid stopped replying after i sent the helpline info - do i leave the case open or close it?",
+        &ConversationState {
+            audience: Some(Audience::Moderator),
+            ..Default::default()
+        },
+    );
+    assert_eq!(d.intent, Intent::Guidance);
+    assert_eq!(
+        d.entries.first().map(String::as_str),
+        Some("mod-handling-cases")
+    );
 }
 
 #[test]

@@ -400,7 +400,11 @@ impl Engine {
                 && rules::WHOM_TO_TELL.is_match(&d.normalized)
                 && !rules::HELPLINE_WORDS.is_match(&d.normalized)
         };
-        if rules::SIGNPOST.is_match(&d.normalized) && !about_framework() && !whom_to_tell()
+        let about_a_case = || rules::CASE_HANDLING.is_match(&d.normalized);
+        if rules::SIGNPOST.is_match(&d.normalized)
+            && !about_framework()
+            && !whom_to_tell()
+            && !about_a_case()
             || country_only
         {
             d.why.push(if country_only {

@@ -39,6 +39,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(put|get|send) me (thru|through) to\b",
         r"\bconnect me\b.{0,20}\b(with|to)\b",
         r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine|computer|chat ?bot|program)\b",
+        r"\b(pass|put|transfer|hand|send|switch) me (on |over |across )?(to|over to|through to) (a|an|the|some) (human|person|real person|moderator|mod|adult|staff|member of staff)\b",
         r"\b(someone|somebody|a person|anyone) (who|that) (isnt|is not|aint|s not) (a |an )?(computer|bot|robot|ai|machine|chat ?bot|program)\b",
         r"\bmember of (your|the) (team|staff)\b.{0,40}\b(speak|talk|chat|discuss)\b",
         r"\b(prefer|rather|want) not (to )?(do|talk|go|discuss|say)( it| this| that)? (through|with|via|to|over) (a |an |the |this )?(chat ?bot|bot|computer|machine|ai)\b",
@@ -64,6 +65,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\bwhat (can|do|does|could|else can) (you|this|this bot|this tool|the bot|it|waymark) (do|help with|help me with|offer|help)( for (me|us|staff|teachers|parents|schools|students|kids|young people))?( exactly| here| then)?$",
         r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics)\b.{0,20}\bask\b",
+        r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics) (can|does|will|could) (this|the|you|it)( tool| bot| service| thing| chat)? (answer|help with|do|cover|handle)\b",
         r"\bwhat (can|should) i ask\b",
         r"^(help|menu|commands|options|start|topics)( please)?$",
         r"^(help|commands|command list|list of commands|what are the commands)( me| please| pls| menu)?$",
@@ -124,7 +126,17 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (do|can|should|could) (i|you|we|kids|children|teens|teenagers|young people|a kid|a child|people) (call|ring|phone|text)\b",
         r"\bwho (do|can|should|could) (i|we|you) (send|give|report|forward) (the |this |that |a )?(link|url|it|them|this|that|post|video|account)( to)?\b",
         r"\bwho (deals|deal) with\b.{0,40}\b(abuse|images?|pictures?|videos?|content|material|stuff|links?)\b",
+        r"\bwho (do|can|should|could|would) (i|you|we|people) report\b",
+        r"\b(kids|children|childrens|youth|teen|teens|child) (line|helpline|phone ?line|hotline)\b",
     ])
+});
+
+/// A moderator asking how to handle a case ("do I leave the case open"): the moderators' guidance
+/// answers it, whatever helpline it mentions.
+pub static CASE_HANDLING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(the|a|this|that|my) case\b.{0,40}\b(open|close|closed|closing|resolve|resolved|claim|claimed|escalate|reopen|hand over|handover)\b|\b(close|resolve|claim|reopen|leave) (the|a|this|that) case\b",
+    )
 });
 
 /// "Who should I talk to if…", "…at school": asking whom to trust with something, which the
@@ -151,6 +163,7 @@ pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
         r"\bwho (do|can|should|could) (i|we|you) (send|give|report|forward) (the |this |that |a )?(link|url|post|video|account)( to)?\b",
         r"\bwho (deals|deal) with\b.{0,40}\b(abuse|images?|pictures?|videos?|content|material|links?)\b",
+        r"\bwho (do|can|should|could|would) (i|you|we|people) report\b.{0,40}\b(abuse|exploitation|images?|pictures?|videos?|content|material|stuff|links?)\b",
     ])
 });
 
