@@ -39,11 +39,17 @@ pub struct SimilarExamples {
     words: HashMap<String, Word, rustc_hash::FxBuildHasher>,
 }
 
-/// A word the examples use.
+thread_local! {
+    /// Each thread's dot products, one per example, all zero between calls (a message touches
+    /// thousands of examples; allocating and clearing them each time cost more than the sums).
+    static DOT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A word the examples use: its idf, and the examples that have it (each weighs it by its idf).
 #[derive(Debug, Clone)]
 struct Word {
     idf: f32,
-    postings: Vec<(u32, f32)>,
+    postings: Vec<u32>,
 }
 
 /// A match: the category and the nearest example, for explanations.
@@ -129,7 +135,7 @@ impl SimilarExamples {
             for t in terms.iter().collect::<std::collections::HashSet<_>>() {
                 if let Some(word) = words.get_mut(t) {
                     norm += word.idf * word.idf;
-                    word.postings.push((i as u32, word.idf));
+                    word.postings.push(i as u32);
                 }
             }
             let terms = terms.into_iter().collect();
@@ -148,42 +154,47 @@ impl SimilarExamples {
         if terms.len() < 3 {
             return None;
         }
-        // Dense accumulator: one slot per example, and the list of slots touched.
-        let mut dot = vec![0.0f32; self.examples.len()];
-        let mut touched: Vec<usize> = Vec::new();
-        let mut query_norm = 0.0;
         // Words no example knows still count against similarity.
-        let mut unknown = 0;
-        for t in terms {
-            let Some(word) = self.words.get(t) else {
-                unknown += 1;
-                continue;
-            };
-            let w = word.idf;
-            query_norm += w * w;
-            for &(i, dw) in &word.postings {
-                let i = i as usize;
-                if dot[i] == 0.0 {
-                    touched.push(i);
-                }
-                dot[i] += w * dw;
-            }
-        }
-        query_norm += unknown as f32 * 4.0;
+        let unknown = terms
+            .iter()
+            .filter(|t| !self.words.contains_key(*t))
+            .count();
+        let known: Vec<&Word> = terms.iter().filter_map(|t| self.words.get(t)).collect();
+        let query_norm = known.iter().map(|w| w.idf * w.idf).sum::<f32>() + unknown as f32 * 4.0;
         let query_norm = query_norm.sqrt();
-        if query_norm == 0.0 {
+        if known.is_empty() || query_norm == 0.0 {
             return None;
         }
-        let mut scored: Vec<(usize, f32)> = touched
-            .into_iter()
-            .map(|i| (i, dot[i] / (query_norm * self.norms[i].max(f32::EPSILON))))
-            .collect();
-        // Only the K nearest matter: select them, then order just those.
-        if scored.len() > K {
-            scored.select_nth_unstable_by(K - 1, |a, b| b.1.total_cmp(&a.1));
-            scored.truncate(K);
-        }
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Only the K nearest matter: kept best first as the examples are scored.
+        let scored = DOT.with_borrow_mut(|dot| {
+            // One slot per example, zero between calls.
+            dot.resize(self.examples.len(), 0.0);
+            for word in &known {
+                // The same weight on both sides: the query's word and the example's.
+                let product = word.idf * word.idf;
+                for &i in &word.postings {
+                    if let Some(slot) = dot.get_mut(i as usize) {
+                        *slot += product;
+                    }
+                }
+            }
+            let mut scored: Vec<(usize, f32)> = Vec::with_capacity(K + 1);
+            for (i, slot) in dot.iter_mut().enumerate() {
+                if *slot == 0.0 {
+                    continue;
+                }
+                let norm = self.norms.get(i).copied().unwrap_or(f32::EPSILON);
+                let similarity = *slot / (query_norm * norm.max(f32::EPSILON));
+                *slot = 0.0;
+                if scored.len() == K && scored[K - 1].1 >= similarity {
+                    continue;
+                }
+                let at = scored.partition_point(|s| s.1 >= similarity);
+                scored.insert(at, (i, similarity));
+                scored.truncate(K);
+            }
+            scored
+        });
         let (first, first_sim) = *scored.first()?;
         let category = self.examples[first].label?;
         if first_sim < MIN_SIMILARITY {

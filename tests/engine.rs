@@ -420,3 +420,30 @@ fn courtesies_help_and_a_person_are_recognised() {
     assert_eq!(d.intent, Intent::Guidance);
     assert_eq!(d.entries.first().map(String::as_str), Some("pr-strategy-4"));
 }
+
+/// The nearest-example net catches a paraphrase of a labelled disclosure that no pattern knows,
+/// and does not raise a harmless message that shares its words.
+#[test]
+fn the_nearest_example_net_catches_paraphrases_not_shared_words() {
+    let text =
+        "honestly been planning it for weeks, saving my grans tablets in a sock under the bed";
+    let d = decide(text);
+    assert_eq!(d.risk.map(|r| r.category), Some(RiskCategory::SelfHarm));
+    assert!(
+        d.why.iter().any(|w| w.contains("similar")),
+        "found by the net: {:?}",
+        d.why
+    );
+    let without = Engine::new(
+        Knowledge::bundled().expect("bundled knowledge loads"),
+        EngineOptions {
+            similar_examples: false,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine builds");
+    let d = without.decide(text, &ConversationState::default());
+    assert_eq!(d.risk, None, "no pattern knows this phrasing");
+    let d = decide("been saving my nans old recipes in a box under my bed for weeks");
+    assert_eq!(d.risk, None);
+}
