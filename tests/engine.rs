@@ -258,6 +258,7 @@ fn moderators_command_and_human_handoff() {
         "can i speak to someone who isnt a computer",
         "Is there a member of your team I can speak to? I'd prefer not to do it through a chatbot.",
         "pass me to a human pls its important",
+        "Hello, I'd like to speak to one of your safeguarding staff directly please.",
     ] {
         assert_eq!(decide(text).intent, Intent::Human, "{text}");
     }
@@ -425,10 +426,9 @@ fn courtesies_help_and_a_person_are_recognised() {
 /// and does not raise a harmless message that shares its words.
 #[test]
 fn the_nearest_example_net_catches_paraphrases_not_shared_words() {
-    let text =
-        "honestly been planning it for weeks, saving my grans tablets in a sock under the bed";
+    let text = "the lads in my year have a snapchat group where they score girls nudes out of 10 and mine got put in it";
     let d = decide(text);
-    assert_eq!(d.risk.map(|r| r.category), Some(RiskCategory::SelfHarm));
+    assert_eq!(d.risk.map(|r| r.category), Some(RiskCategory::ImageAbuse));
     assert!(
         d.why.iter().any(|w| w.contains("similar")),
         "found by the net: {:?}",

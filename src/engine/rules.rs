@@ -40,6 +40,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bconnect me\b.{0,20}\b(with|to)\b",
         r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine|computer|chat ?bot|program)\b",
         r"\b(pass|put|transfer|hand|send|switch) me (on |over |across )?(to|over to|through to) (a|an|the|some) (human|person|real person|moderator|mod|adult|staff|member of staff)\b",
+        r"\b(speak|talk) (to|with) (one of )?(your|the) (safeguarding |support |welfare |pastoral )?(staff|team|people|lead|officers?)( members?)? (directly|in person|please|now)\b",
         r"\b(someone|somebody|a person|anyone) (who|that) (isnt|is not|aint|s not) (a |an )?(computer|bot|robot|ai|machine|chat ?bot|program)\b",
         r"\bmember of (your|the) (team|staff)\b.{0,40}\b(speak|talk|chat|discuss)\b",
         r"\b(prefer|rather|want) not (to )?(do|talk|go|discuss|say)( it| this| that)? (through|with|via|to|over) (a |an |the |this )?(chat ?bot|bot|computer|machine|ai)\b",
