@@ -469,6 +469,7 @@ const MAX_BRANCHES: usize = 64;
 
 /// Most gates per branch (the rarest are kept); at most 8, one bit each.
 const MAX_GATES: usize = 4;
+const _: () = assert!(MAX_GATES <= 8, "a branch's open gates are bits of a u8");
 
 /// The literals a pattern needs (see [`Required`]).
 fn required_literals(hir: &Hir) -> Required {
@@ -570,14 +571,13 @@ impl Literals {
     }
 }
 
-/// Whether the pattern is a word boundary (`\b`), which matches only the empty string.
+/// Whether the pattern is an ASCII word boundary (`\b`, as the patterns are compiled), which
+/// matches only the empty string. A Unicode one (`(?u)\b`) is not: [`at_boundary`] judges words
+/// the ASCII way, and "é" would not count as a letter.
 fn is_word_boundary(hir: &Hir) -> bool {
     use regex_syntax::hir::Look;
     match hir.kind() {
-        HirKind::Look(look) => matches!(
-            look,
-            Look::WordAscii | Look::WordUnicode | Look::WordStartAscii | Look::WordStartUnicode
-        ),
+        HirKind::Look(look) => matches!(look, Look::WordAscii | Look::WordStartAscii),
         HirKind::Capture(capture) => is_word_boundary(&capture.sub),
         _ => false,
     }
@@ -786,13 +786,7 @@ impl SafetyRules {
         categories.sort_by_key(|c| RiskCategory::ALL.iter().position(|x| *x == c.category));
         let mut list = 0;
         for c in &mut categories {
-            let combinations = c.combinations.as_mut().map(|c| &mut c.parts);
-            let lists = [
-                Some(&mut c.patterns),
-                c.unless.as_mut(),
-                c.overrides.as_mut(),
-            ];
-            for patterns in lists.into_iter().chain([combinations]).flatten() {
+            for patterns in c.lists_mut() {
                 patterns.list = list;
                 list += 1;
             }
@@ -932,6 +926,18 @@ impl CompiledCategory {
                 .combinations
                 .as_ref()
                 .is_some_and(|c| c.first(scan).is_some())
+    }
+
+    /// Its pattern lists, to number them (the scanner reads each list's number from it).
+    fn lists_mut(&mut self) -> impl Iterator<Item = &mut Patterns> {
+        [
+            Some(&mut self.patterns),
+            self.unless.as_mut(),
+            self.overrides.as_mut(),
+        ]
+        .into_iter()
+        .chain([self.combinations.as_mut().map(|c| &mut c.parts)])
+        .flatten()
     }
 
     /// Its pattern lists: patterns, `unless`, overrides, the parts of combinations.
@@ -1105,11 +1111,17 @@ mod tests {
             // Branches, and literals that count only at the start of a word.
             r"(\bno)(body|one)\b.{0,10}\bcares|\bi\b.{0,20}\b(od|pills)\b",
             r"£\d+\b|\bgood",
+            // A Unicode word boundary: "é" is a letter there, not for `\b` as compiled.
+            r"(?u)\bélève",
         ]
         .map(String::from)
         .to_vec();
         let mut patterns = Patterns::new(&sources).expect("compiles");
-        let set = regex::bytes::RegexSet::new(&sources).expect("compiles");
+        // The patterns as production compiles them: ASCII classes unless a pattern asks otherwise.
+        let set = regex::bytes::RegexSetBuilder::new(&sources)
+            .unicode(false)
+            .build()
+            .expect("compiles");
         // Another list in the same scanner, sharing literals, must not change the answers.
         let mut other =
             Patterns::new(&[r"\bsecret\b".into(), r"\bmy coach\b".into()]).expect("compiles");
@@ -1156,6 +1168,8 @@ mod tests {
                 "pay £20",
                 "so good",
                 "sogood",
+                "un élève",
+                "xélève",
             ]
             .map(String::from),
         );
