@@ -238,6 +238,23 @@ struct Scanner {
     gated: Vec<GatedBranch>,
 }
 
+/// Distinct literals, numbered in the order first seen.
+#[derive(Default)]
+struct Numbered<'a> {
+    words: Vec<&'a [u8]>,
+    numbers: std::collections::HashMap<&'a [u8], usize>,
+}
+
+impl<'a> Numbered<'a> {
+    /// The literal's number, given it the first time it is seen.
+    fn number(&mut self, literal: &'a [u8]) -> usize {
+        *self.numbers.entry(literal).or_insert_with(|| {
+            self.words.push(literal);
+            self.words.len() - 1
+        })
+    }
+}
+
 /// An ungated branch a literal triggers.
 #[derive(Debug, Clone, Copy)]
 struct Trigger {
@@ -270,57 +287,36 @@ struct GatedBranch {
 impl Scanner {
     /// The automaton over the literals of these lists (numbered as given).
     fn build(lists: &[&Patterns]) -> Result<Scanner, aho_corasick::BuildError> {
-        let mut index: std::collections::HashMap<&[u8], usize> = Default::default();
-        let mut literals: Vec<&[u8]> = Vec::new();
-        let mut plain: Vec<Vec<Trigger>> = Vec::new();
-        let mut gates: Vec<Vec<Gate>> = Vec::new();
-        let mut triggers: Vec<Vec<u32>> = Vec::new();
+        let mut literals = Numbered::default();
+        // (literal number, what it leads to), gathered per literal at the end.
+        let mut plain: Vec<(usize, Trigger)> = Vec::new();
+        let mut gates: Vec<(usize, Gate)> = Vec::new();
+        let mut triggers: Vec<(usize, u32)> = Vec::new();
         let mut gated = Vec::new();
         for patterns in lists {
             for (pattern, required) in patterns.required.iter().enumerate() {
                 for b in required {
-                    let mut ids = Vec::with_capacity(b.trigger.words.len());
-                    for literal in &b.trigger.words {
-                        let l = *index.entry(literal.as_slice()).or_insert_with(|| {
-                            literals.push(literal);
-                            plain.push(Vec::new());
-                            gates.push(Vec::new());
-                            triggers.push(Vec::new());
-                            literals.len() - 1
-                        });
-                        ids.push(l);
-                    }
+                    let ids: Vec<usize> =
+                        b.trigger.words.iter().map(|w| literals.number(w)).collect();
                     if b.gates.is_empty() {
-                        for &l in &ids {
-                            plain[l].push(Trigger {
-                                list: patterns.list,
-                                pattern: pattern as u32,
-                                at_word: b.trigger.at_word,
-                                prefix: b.prefixes,
-                            });
-                        }
+                        let trigger = Trigger {
+                            list: patterns.list,
+                            pattern: pattern as u32,
+                            at_word: b.trigger.at_word,
+                            prefix: b.prefixes,
+                        };
+                        plain.extend(ids.iter().map(|&l| (l, trigger)));
                         continue;
                     }
                     let branch = gated.len() as u32;
                     for (k, gate) in b.gates.iter().enumerate() {
                         for literal in &gate.words {
-                            let l = *index.entry(literal.as_slice()).or_insert_with(|| {
-                                literals.push(literal);
-                                plain.push(Vec::new());
-                                gates.push(Vec::new());
-                                triggers.push(Vec::new());
-                                literals.len() - 1
-                            });
-                            gates[l].push(Gate {
-                                branch,
-                                k: k as u16,
-                                at_word: gate.at_word,
-                            });
+                            let at_word = gate.at_word;
+                            let k = k as u16;
+                            gates.push((literals.number(literal), Gate { branch, k, at_word }));
                         }
                     }
-                    for &l in &ids {
-                        triggers[l].push(branch);
-                    }
+                    triggers.extend(ids.iter().map(|&l| (l, branch)));
                     gated.push(GatedBranch {
                         list: patterns.list,
                         pattern: pattern as u32,
@@ -331,10 +327,11 @@ impl Scanner {
                 }
             }
         }
-        let automaton = AhoCorasick::new(&literals)?;
-        let (plain_at, plain) = flatten(plain);
-        let (gates_at, gates) = flatten(gates);
-        let (triggers_at, triggers) = flatten(triggers);
+        let automaton = AhoCorasick::new(&literals.words)?;
+        let count = literals.words.len();
+        let (plain_at, plain) = per_literal(count, plain);
+        let (gates_at, gates) = per_literal(count, gates);
+        let (triggers_at, triggers) = per_literal(count, triggers);
         Ok(Scanner {
             automaton,
             plain_at,
@@ -424,16 +421,21 @@ impl Scanner {
     }
 }
 
-/// Per-literal lists as one list and where each literal's part begins (and the last ends).
-fn flatten<T>(lists: Vec<Vec<T>>) -> (Vec<usize>, Vec<T>) {
-    let mut at = Vec::with_capacity(lists.len() + 1);
-    let mut all = Vec::new();
-    for list in lists {
-        at.push(all.len());
-        all.extend(list);
+/// (literal, value) pairs as one list ordered by literal, and where each literal's part begins
+/// (and the last ends): literal `l` has `values[at[l]..at[l + 1]]`.
+fn per_literal<T>(count: usize, mut pairs: Vec<(usize, T)>) -> (Vec<usize>, Vec<T>) {
+    pairs.sort_by_key(|(l, _)| *l);
+    let mut at = Vec::with_capacity(count + 1);
+    let mut values = Vec::with_capacity(pairs.len());
+    let mut pairs = pairs.into_iter().peekable();
+    for l in 0..count {
+        at.push(values.len());
+        while let Some((_, value)) = pairs.next_if(|(owner, _)| *owner == l) {
+            values.push(value);
+        }
     }
-    at.push(all.len());
-    (at, all)
+    at.push(values.len());
+    (at, values)
 }
 
 /// What the scanner found in one text.
