@@ -96,6 +96,8 @@ struct Patterns {
     regexes: Arc<[LazyRegex]>,
     /// Per pattern, the literals a text needs before it is worth trying (see [`Required`]).
     required: Arc<[Required]>,
+    /// The patterns that need no literal, tried on every message (read once from `required`).
+    always: Arc<[usize]>,
     /// This list's number in the [`Scanner`] of the rules it belongs to.
     list: u32,
     /// What a pattern that cannot be compiled answers (see [`LazyRegex::is_match`]).
@@ -137,9 +139,14 @@ impl Patterns {
                 Ok(required_literals(&hir))
             })
             .collect::<Result<Arc<[Required]>, regex::Error>>()?;
+        let always = (required.iter().enumerate())
+            .filter(|(_, r)| r.is_empty())
+            .map(|(i, _)| i)
+            .collect();
         Ok(Patterns {
             regexes: sources.iter().map(|s| LazyRegex::new(s)).collect(),
             required,
+            always,
             list: 0,
             on_error,
         })
@@ -151,13 +158,7 @@ impl Patterns {
         if scan.everything {
             return (0..self.regexes.len()).map(|i| (i, None)).collect();
         }
-        let mut found: Vec<Candidate> = self
-            .required
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.is_empty())
-            .map(|(i, _)| (i, None))
-            .collect();
+        let mut found: Vec<Candidate> = self.always.iter().map(|&i| (i, None)).collect();
         let list = self.list;
         let from = scan.candidates.partition_point(|t| t.0 < list);
         let to = scan.candidates.partition_point(|t| t.0 <= list);
