@@ -11,11 +11,12 @@
 //! the literal words every match of it must contain: one of its trigger words (where a match
 //! begins, when they are its prefixes) and one word from each of its gates, sets read from its
 //! other parts ("my .{0,10}(pics|vids)" is tried only where "my" is, and only if "pics" or "vids"
-//! is somewhere). A pattern written `a|b` is read branch by branch, and a word after `\b` counts
-//! only where a word begins. One Aho-Corasick pass finds the words of every pattern of every
+//! is somewhere). A pattern written `a|b` is read branch by branch, and so is one that begins
+//! with a choice between sequences (`(a b|c d).{0,40}e` as `a b.{0,40}e` and `c d.{0,40}e`); a
+//! word after `\b` counts only where a word begins. One Aho-Corasick pass finds the words of every pattern of every
 //! category at once. The result is the same as running every pattern.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use std::sync::{Arc, OnceLock};
 
@@ -228,9 +229,12 @@ struct Scanner {
     /// Per literal: the ungated branches it triggers, `plain[plain_at[l]..plain_at[l + 1]]`.
     plain_at: Vec<usize>,
     plain: Vec<Trigger>,
-    /// Per literal: the gates it opens, `gates[gates_at[l]..gates_at[l + 1]]`.
+    /// Per literal: the gates (by number) it is one of, `gates[gates_at[l]..gates_at[l + 1]]`.
+    /// Gates are shared: the branches read from one pattern often need the same words.
     gates_at: Vec<usize>,
-    gates: Vec<Gate>,
+    gates: Vec<u32>,
+    /// Per gate: whether its literals count only where they begin a word.
+    gate_at_word: Vec<bool>,
     /// Per literal: the gated branches it triggers (by number in `gated`),
     /// `triggers[triggers_at[l]..triggers_at[l + 1]]`.
     triggers_at: Vec<usize>,
@@ -239,19 +243,27 @@ struct Scanner {
     gated: Vec<GatedBranch>,
 }
 
-/// Distinct literals, numbered in the order first seen.
-#[derive(Default)]
-struct Numbered<'a> {
-    words: Vec<&'a [u8]>,
-    numbers: std::collections::HashMap<&'a [u8], usize>,
+/// Distinct values, numbered in the order first seen.
+struct Numbered<K> {
+    values: Vec<K>,
+    numbers: std::collections::HashMap<K, usize>,
 }
 
-impl<'a> Numbered<'a> {
-    /// The literal's number, given it the first time it is seen.
-    fn number(&mut self, literal: &'a [u8]) -> usize {
-        *self.numbers.entry(literal).or_insert_with(|| {
-            self.words.push(literal);
-            self.words.len() - 1
+impl<K> Default for Numbered<K> {
+    fn default() -> Self {
+        Numbered {
+            values: Vec::new(),
+            numbers: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Numbered<K> {
+    /// The value's number, given it the first time it is seen.
+    fn number(&mut self, value: K) -> usize {
+        *self.numbers.entry(value.clone()).or_insert_with(|| {
+            self.values.push(value);
+            self.values.len() - 1
         })
     }
 }
@@ -267,20 +279,13 @@ struct Trigger {
     prefix: bool,
 }
 
-/// A gate a literal opens: gate `k` of gated branch `branch`.
-#[derive(Debug, Clone, Copy)]
-struct Gate {
-    branch: u32,
-    k: u16,
-    at_word: bool,
-}
-
-/// A branch with gates: the pattern it belongs to, how many gates it has, and its trigger.
+/// A branch with gates: the pattern it belongs to, its gates (by number) and its trigger.
 #[derive(Debug)]
 struct GatedBranch {
     list: u32,
     pattern: u32,
-    gates: usize,
+    gates: [u32; MAX_GATES],
+    gate_count: u8,
     at_word: bool,
     prefix: bool,
 }
@@ -288,17 +293,18 @@ struct GatedBranch {
 impl Scanner {
     /// The automaton over the literals of these lists (numbered as given).
     fn build(lists: &[&Patterns]) -> Result<Scanner, aho_corasick::BuildError> {
-        let mut literals = Numbered::default();
+        let mut literals: Numbered<&[u8]> = Numbered::default();
+        let mut gate_sets: Numbered<&Literals> = Numbered::default();
         // (literal number, what it leads to), gathered per literal at the end.
         let mut plain: Vec<(usize, Trigger)> = Vec::new();
-        let mut gates: Vec<(usize, Gate)> = Vec::new();
         let mut triggers: Vec<(usize, u32)> = Vec::new();
         let mut gated = Vec::new();
         for patterns in lists {
             for (pattern, required) in patterns.required.iter().enumerate() {
                 for b in required {
-                    let ids: Vec<usize> =
-                        b.trigger.words.iter().map(|w| literals.number(w)).collect();
+                    let ids: Vec<usize> = (b.trigger.words.iter())
+                        .map(|w| literals.number(w))
+                        .collect();
                     if b.gates.is_empty() {
                         let trigger = Trigger {
                             list: patterns.list,
@@ -309,27 +315,31 @@ impl Scanner {
                         plain.extend(ids.iter().map(|&l| (l, trigger)));
                         continue;
                     }
-                    let branch = gated.len() as u32;
-                    for (k, gate) in b.gates.iter().enumerate() {
-                        for literal in &gate.words {
-                            let at_word = gate.at_word;
-                            let k = k as u16;
-                            gates.push((literals.number(literal), Gate { branch, k, at_word }));
-                        }
+                    let mut gates = [0; MAX_GATES];
+                    for (slot, gate) in gates.iter_mut().zip(&b.gates) {
+                        *slot = gate_sets.number(gate) as u32;
                     }
-                    triggers.extend(ids.iter().map(|&l| (l, branch)));
+                    triggers.extend(ids.iter().map(|&l| (l, gated.len() as u32)));
                     gated.push(GatedBranch {
                         list: patterns.list,
                         pattern: pattern as u32,
-                        gates: b.gates.len(),
+                        gates,
+                        gate_count: b.gates.len().min(MAX_GATES) as u8,
                         at_word: b.trigger.at_word,
                         prefix: b.prefixes,
                     });
                 }
             }
         }
-        let automaton = AhoCorasick::new(&literals.words)?;
-        let count = literals.words.len();
+        let mut gates: Vec<(usize, u32)> = Vec::new();
+        for (g, gate) in gate_sets.values.iter().enumerate() {
+            for literal in gate.words.iter() {
+                gates.push((literals.number(literal), g as u32));
+            }
+        }
+        let gate_at_word = gate_sets.values.iter().map(|g| g.at_word).collect();
+        let automaton = AhoCorasick::new(&literals.values)?;
+        let count = literals.values.len();
         let (plain_at, plain) = per_literal(count, plain);
         let (gates_at, gates) = per_literal(count, gates);
         let (triggers_at, triggers) = per_literal(count, triggers);
@@ -339,6 +349,7 @@ impl Scanner {
             plain,
             gates_at,
             gates,
+            gate_at_word,
             triggers_at,
             triggers,
             gated,
@@ -356,14 +367,30 @@ impl Scanner {
                 (m.pattern().as_u32(), at as u32, at_boundary(text, at))
             })
             .collect();
+        // The gates open in this text, a bit each.
+        let mut open = vec![0u64; self.gate_at_word.len().div_ceil(64)];
+        for &(l, _, word) in &found {
+            let l = l as usize;
+            for &g in (self.gates)
+                .get(self.gates_at[l]..self.gates_at[l + 1])
+                .unwrap_or_default()
+            {
+                let g = g as usize;
+                if (word || !self.gate_at_word.get(g).copied().unwrap_or(false))
+                    && let Some(bits) = open.get_mut(g / 64)
+                {
+                    *bits |= 1 << (g % 64);
+                }
+            }
+        }
+        let is_open = |g: u32| {
+            open.get(g as usize / 64)
+                .is_some_and(|b| b & (1 << (g % 64)) != 0)
+        };
         let mut candidates: Vec<(u32, u32, Option<u32>)> = Vec::new();
-        // Per gated branch, a bit for each of its gates that is open.
-        let mut open = vec![0u8; self.gated.len()];
-        let mut touched: Vec<u32> = Vec::new();
         for &(l, at, word) in &found {
             let l = l as usize;
-            for t in self
-                .plain
+            for t in (self.plain)
                 .get(self.plain_at[l]..self.plain_at[l + 1])
                 .unwrap_or_default()
             {
@@ -371,44 +398,17 @@ impl Scanner {
                     candidates.push((t.list, t.pattern, t.prefix.then_some(at)));
                 }
             }
-            for g in self
-                .gates
-                .get(self.gates_at[l]..self.gates_at[l + 1])
+            for &b in (self.triggers)
+                .get(self.triggers_at[l]..self.triggers_at[l + 1])
                 .unwrap_or_default()
             {
-                if (word || !g.at_word)
-                    && let Some(bits) = open.get_mut(g.branch as usize)
+                if let Some(branch) = self.gated.get(b as usize)
+                    && (word || !branch.at_word)
+                    && (branch.gates.iter())
+                        .take(branch.gate_count.into())
+                        .all(|&g| is_open(g))
                 {
-                    if *bits == 0 {
-                        touched.push(g.branch);
-                    }
-                    *bits |= 1 << g.k;
-                }
-            }
-        }
-        // The branches whose every gate is open, and where their triggers are.
-        let mut ready = vec![false; self.gated.len()];
-        let mut any = false;
-        for b in touched {
-            let b = b as usize;
-            if let (Some(branch), Some(bits)) = (self.gated.get(b), open.get(b)) {
-                ready[b] = u32::from(*bits) == (1u32 << branch.gates) - 1;
-                any |= ready[b];
-            }
-        }
-        if any {
-            for &(l, at, word) in &found {
-                let l = l as usize;
-                let mine = self
-                    .triggers
-                    .get(self.triggers_at[l]..self.triggers_at[l + 1]);
-                for &b in mine.unwrap_or_default() {
-                    if let Some(branch) = self.gated.get(b as usize)
-                        && ready[b as usize]
-                        && (word || !branch.at_word)
-                    {
-                        candidates.push((branch.list, branch.pattern, branch.prefix.then_some(at)));
-                    }
+                    candidates.push((branch.list, branch.pattern, branch.prefix.then_some(at)));
                 }
             }
         }
@@ -468,32 +468,39 @@ struct Branch {
 }
 
 /// Most branches read from one pattern; a pattern with more is one branch.
-const MAX_BRANCHES: usize = 64;
+const MAX_BRANCHES: usize = 256;
 
-/// Most gates per branch (the rarest are kept); at most 8, one bit each.
+/// Most gates per branch (the rarest are kept).
 const MAX_GATES: usize = 4;
-const _: () = assert!(MAX_GATES <= 8, "a branch's open gates are bits of a u8");
 
 /// The literals a pattern needs (see [`Required`]).
+///
+/// Its alternatives are read as branches, and so is a sequence that begins with a choice:
+/// `(a|b).{0,100}c` is read as `a.{0,100}c` and `b.{0,100}c`, whose own prefixes are longer
+/// and rarer than those of the whole (which the extractor shortens when there are many). The
+/// branches share their parts, so each part's literals are read once.
 fn required_literals(hir: &Hir) -> Required {
-    let mut branches = Vec::new();
-    let mut pending = vec![hir];
-    while let Some(mut top) = pending.pop() {
-        while let HirKind::Capture(capture) = top.kind() {
-            top = &capture.sub;
-        }
-        match top.kind() {
-            HirKind::Alternation(alternatives)
+    let mut reader = Reader::default();
+    let mut branches: Vec<Vec<&Hir>> = Vec::new();
+    let mut pending = vec![flat(hir)];
+    while let Some(parts) = pending.pop() {
+        match leading_alternation(&parts) {
+            Some((i, alternatives))
                 if branches.len() + pending.len() + alternatives.len() <= MAX_BRANCHES =>
             {
-                pending.extend(alternatives.iter().rev());
+                for alternative in alternatives.iter().rev() {
+                    let mut distributed = parts[..i].to_vec();
+                    distributed.extend(flat(alternative));
+                    distributed.extend_from_slice(&parts[i + 1..]);
+                    pending.push(distributed);
+                }
             }
-            _ => branches.push(top),
+            _ => branches.push(parts),
         }
     }
     let mut required = Vec::with_capacity(branches.len());
-    for branch in branches {
-        match branch_literals(branch) {
+    for parts in &branches {
+        match reader.branch(parts) {
             Some(found) => required.push(found),
             None => return Vec::new(),
         }
@@ -501,64 +508,203 @@ fn required_literals(hir: &Hir) -> Required {
     required
 }
 
-/// What one branch needs, or `None` when it needs no literal.
-fn branch_literals(hir: &Hir) -> Option<Branch> {
-    // Every part of a sequence must match: "\w+ (cut|burn)" needs "cut" or "burn" somewhere.
-    let mut extractor = Extractor::new();
-    let mut sets: Vec<Literals> = Vec::new();
-    let suffixes = literals(extractor.kind(ExtractKind::Suffix).extract(hir));
-    sets.extend(suffixes.map(|words| Literals {
-        words,
-        at_word: false,
-    }));
-    extractor.kind(ExtractKind::Prefix);
-    if let HirKind::Concat(parts) = hir.kind() {
+/// A pattern as the sequence of its parts, with groups (which match what they hold) opened:
+/// `(\bmy (pics|vids))` is `\b`, `my `, `(pics|vids)`.
+fn flat(hir: &Hir) -> Vec<&Hir> {
+    match hir.kind() {
+        HirKind::Capture(capture) => flat(&capture.sub),
+        HirKind::Concat(parts) => parts.iter().flat_map(flat).collect(),
+        _ => vec![hir],
+    }
+}
+
+/// The first part of a sequence that matches any text, when it is a choice between sequences
+/// (a choice between words, `(my|our)`, reads as well whole): where it is, and its
+/// alternatives.
+fn leading_alternation<'h>(parts: &[&'h Hir]) -> Option<(usize, &'h [Hir])> {
+    let i = parts
+        .iter()
+        .position(|part| !matches!(part.kind(), HirKind::Look(_)))?;
+    match parts[i].kind() {
+        HirKind::Alternation(alternatives)
+            if alternatives.iter().any(|a| {
+                let parts = flat(a);
+                parts.len() > 1
+                    || parts
+                        .first()
+                        .is_some_and(|p| matches!(p.kind(), HirKind::Alternation(_)))
+            }) =>
+        {
+            Some((i, alternatives.as_slice()))
+        }
+        _ => None,
+    }
+}
+
+/// Reads the literals of one pattern's branches, remembering what it read: the branches of a
+/// pattern share most of their parts, and often the parts their prefixes or suffixes come from.
+#[derive(Default)]
+struct Reader {
+    /// Per part (by address) and way of reading, its literal sequence.
+    parts: HashMap<(*const Hir, Reading), Seq>,
+    /// Per part, its literals as a gate reads them.
+    gates: HashMap<*const Hir, Option<Words>>,
+    /// Per way of reading and first part read, the sequences read (see [`Read`]).
+    sequences: HashMap<(Reading, *const Hir), Vec<Read>>,
+}
+
+/// A sequence read: the run of its parts read (in reading order, by address), whether the
+/// reading stopped there because the literals were no longer exact (rather than at the
+/// sequence's end), and the literals.
+struct Read {
+    run: Vec<*const Hir>,
+    stopped: bool,
+    words: Option<Words>,
+}
+
+/// Literals, shared by the branches and gates that need them.
+type Words = Arc<[Vec<u8>]>;
+
+/// How a part's literals are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Reading {
+    /// Prefixes, as many as [`PREFIX_LIMIT`].
+    Trigger,
+    /// Prefixes, as many as the extractor keeps by default.
+    Gate,
+    /// Suffixes.
+    Suffix,
+}
+
+/// The extractor's default limit on a sequence's literals.
+const EXTRACTOR_LIMIT: usize = 250;
+
+impl Reader {
+    /// A part's literal sequence, read once.
+    fn part(&mut self, part: &Hir, how: Reading) -> &Seq {
+        self.parts
+            .entry((part as *const Hir, how))
+            .or_insert_with(|| {
+                let mut extractor = Extractor::new();
+                match how {
+                    Reading::Trigger => extractor
+                        .kind(ExtractKind::Prefix)
+                        .limit_total(PREFIX_LIMIT),
+                    Reading::Gate => extractor.kind(ExtractKind::Prefix),
+                    Reading::Suffix => extractor.kind(ExtractKind::Suffix),
+                };
+                extractor.extract(part)
+            })
+    }
+
+    /// A part's literals as a gate.
+    fn gate(&mut self, part: &Hir) -> Option<Words> {
+        if let Some(words) = self.gates.get(&(part as *const Hir)) {
+            return words.clone();
+        }
+        let words = literals(self.part(part, Reading::Gate).clone()).map(Words::from);
+        self.gates.insert(part as *const Hir, words.clone());
+        words
+    }
+
+    /// A sequence's prefixes or suffixes, read as the extractor reads a sequence: its parts'
+    /// crossed, in order (from the end for suffixes), while they are exact.
+    fn sequence(&mut self, parts: &[&Hir], how: Reading) -> Option<Words> {
+        let order: Vec<*const Hir> = match how {
+            Reading::Suffix => parts.iter().rev().map(|p| *p as *const Hir).collect(),
+            _ => parts.iter().map(|p| *p as *const Hir).collect(),
+        };
+        // A run of the same parts read before gives the same literals, if the reading stopped
+        // there or the run is the whole sequence.
+        let first = *order.first()?;
+        let earlier = (self.sequences.get(&(how, first)).into_iter().flatten()).find(|read| {
+            order.starts_with(&read.run) && (read.stopped || read.run.len() == order.len())
+        });
+        if let Some(read) = earlier {
+            return read.words.clone();
+        }
+        let limit = match how {
+            Reading::Trigger => PREFIX_LIMIT,
+            _ => EXTRACTOR_LIMIT,
+        };
+        let mut seq = Seq::singleton(regex_syntax::hir::literal::Literal::exact(vec![]));
+        let mut end = 0;
+        while end < order.len() && !seq.is_inexact() {
+            let part = match how {
+                Reading::Suffix => parts[parts.len() - 1 - end],
+                _ => parts[end],
+            };
+            let mut next = self.part(part, how).clone();
+            if seq.max_cross_len(&next).is_some_and(|len| len > limit) {
+                next.make_infinite();
+            }
+            match how {
+                Reading::Suffix => seq.cross_reverse(&mut next),
+                _ => seq.cross_forward(&mut next),
+            }
+            end += 1;
+        }
+        let words = literals(seq).map(Words::from);
+        self.sequences.entry((how, first)).or_default().push(Read {
+            run: order[..end].to_vec(),
+            stopped: end < order.len(),
+            words: words.clone(),
+        });
+        words
+    }
+
+    /// What one branch (its parts) needs, or `None` when it needs no literal.
+    fn branch(&mut self, parts: &[&Hir]) -> Option<Branch> {
+        // Every part of a sequence must match: "\w+ (cut|burn)" needs "cut" or "burn" somewhere.
+        let mut sets: Vec<Literals> = Vec::new();
+        let suffixes = self.sequence(parts, Reading::Suffix);
+        sets.extend(suffixes.map(|words| Literals {
+            words,
+            at_word: false,
+        }));
         for (i, part) in parts.iter().enumerate() {
-            let after_boundary = i > 0 && is_word_boundary(&parts[i - 1]);
-            if let Some(words) = literals(extractor.extract(part)) {
+            let after_boundary = i > 0 && is_word_boundary(parts[i - 1]);
+            if let Some(words) = self.gate(part) {
                 sets.push(Literals {
                     words,
                     at_word: after_boundary || starts_at_word(part),
                 });
             }
         }
-    }
-    sets.sort_by_key(|set| std::cmp::Reverse(set.rarity()));
-    // Prefixes trigger best: the pattern is then run only where one is, and only that far. The
-    // extractor keeps them finite by shortening them (still prefixes) when there are many.
-    let prefixes = Extractor::new()
-        .kind(ExtractKind::Prefix)
-        .limit_total(PREFIX_LIMIT)
-        .extract(hir);
-    let (trigger, prefixes) = match literals(prefixes) {
-        Some(words) => {
-            let at_word = starts_at_word(hir);
-            (Literals { words, at_word }, true)
+        sets.sort_by_key(|set| std::cmp::Reverse(set.rarity()));
+        // Prefixes trigger best: the pattern is then run only where one is, and only that far.
+        // The extractor keeps them finite by shortening them (still prefixes) when there are
+        // many.
+        let (trigger, prefixes) = match self.sequence(parts, Reading::Trigger) {
+            Some(words) => {
+                let at_word = parts.first().is_some_and(|p| starts_at_word(p));
+                (Literals { words, at_word }, true)
+            }
+            None if sets.is_empty() => return None,
+            None => (sets.remove(0), false),
+        };
+        // A gate of short, common words ("me", "a") would open nearly always and only slow the
+        // scan, unless the trigger is commoner still.
+        let mut gates: Vec<Literals> = Vec::new();
+        for set in sets {
+            let useful = set.rarity().0 >= 3 || set.rarity() > trigger.rarity();
+            let new = set.words != trigger.words && !gates.iter().any(|g| g.words == set.words);
+            if useful && new && gates.len() < MAX_GATES {
+                gates.push(set);
+            }
         }
-        None if sets.is_empty() => return None,
-        None => (sets.remove(0), false),
-    };
-    // A gate of short, common words ("me", "a") would open nearly always and only slow the scan,
-    // unless the trigger is commoner still.
-    let mut gates: Vec<Literals> = Vec::new();
-    for set in sets {
-        let useful = set.rarity().0 >= 3 || set.rarity() > trigger.rarity();
-        let new = set.words != trigger.words && !gates.iter().any(|g| g.words == set.words);
-        if useful && new && gates.len() < MAX_GATES {
-            gates.push(set);
-        }
+        Some(Branch {
+            trigger,
+            prefixes,
+            gates,
+        })
     }
-    Some(Branch {
-        trigger,
-        prefixes,
-        gates,
-    })
 }
 
 /// Literals of which a match (of a branch, or of a part of it) contains one.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct Literals {
-    words: Vec<Vec<u8>>,
+    words: Words,
     /// Whether they count only where they begin a word (a `\b` comes first): "od" for an
     /// overdose, not the "od" in "good".
     at_word: bool,
@@ -1116,6 +1262,9 @@ mod tests {
             r"£\d+\b|\bgood",
             // A Unicode word boundary: "é" is a letter there, not for `\b` as compiled.
             r"(?u)\bélève",
+            // A leading choice between sequences, one of them a choice itself: read branch by
+            // branch, the rest of the sequence gating each.
+            r"(\bkeep (it|this) secret|(\bhes|shes) (\d\d|old)\b|nobody knows?).{0,20}\b(coach|teacher) (said|says)",
         ]
         .map(String::from)
         .to_vec();
@@ -1133,8 +1282,9 @@ mod tests {
         let scanner = Scanner::build(&[&other, &patterns]).expect("builds");
         let words = [
             "he", "said", "secret", "my", "coach", "maths", "teacher", "touch", "a", "stranger",
-            "cutting", "burning", "kill", "myself", "end", "it", "20", "quid", "pay", "abz", "i",
-            "the", "x", "tell", "keep", "this", "from", "parents", "mum", "your",
+            "hes", "says", "old", "nobody", "knows", "cutting", "burning", "kill", "myself", "end",
+            "it", "20", "quid", "pay", "abz", "i", "the", "x", "tell", "keep", "this", "from",
+            "parents", "mum", "your",
         ];
         // Every text of up to four of these words, and some longer ones.
         let mut texts: Vec<String> = vec![String::new()];
@@ -1173,6 +1323,14 @@ mod tests {
                 "sogood",
                 "un élève",
                 "xélève",
+                "keep it secret and my coach said",
+                "keep this secret my maths teacher says",
+                "hes 40 the coach said",
+                "shes old but my teacher says",
+                "ahes 40 the coach said",
+                "nobody know coach says",
+                "nobody knows it my teacher said no",
+                "keep it secret, the coach is lovely",
             ]
             .map(String::from),
         );
@@ -1192,6 +1350,92 @@ mod tests {
             };
             assert_eq!(patterns.all(&everything), want, "{text:?}");
         }
+    }
+
+    /// A sequence that begins with a choice between sequences is read as one branch per choice,
+    /// each with its own prefixes (longer and rarer than the whole's) and the gates of the rest;
+    /// a choice between words reads as well whole.
+    #[test]
+    fn a_leading_choice_is_read_branch_by_branch() {
+        let parse = |pattern: &str| {
+            regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(pattern)
+                .expect("parses")
+        };
+        let words = |literals: &Literals| -> Vec<String> {
+            (literals.words.iter())
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect()
+        };
+        let hir = parse(r"(\bkeep (it|this) secret|nobody knows)\b.{0,20}\b(coach|teacher)");
+        let required = required_literals(&hir);
+        assert_eq!(required.len(), 2);
+        // Prefixes are cut to `LITERAL_BYTES`.
+        assert_eq!(
+            words(&required[0].trigger),
+            ["keep it secr", "keep this se"]
+        );
+        assert!(required[0].prefixes && required[0].trigger.at_word);
+        assert_eq!(words(&required[1].trigger), ["nobody knows"]);
+        for branch in &required {
+            assert!(
+                (branch.gates.iter()).any(|g| words(g) == ["coach", "teacher"]),
+                "{branch:?}"
+            );
+        }
+        let hir = parse(r"(my|our) (coach|teacher)");
+        let required = required_literals(&hir);
+        assert_eq!(required.len(), 1);
+        assert_eq!(
+            words(&required[0].trigger),
+            ["my coach", "my teacher", "our coach", "our teacher"]
+        );
+    }
+
+    /// A sequence read before answers for another only where the reading stopped, or for the
+    /// same sequence: "my " then "mum" is "my mum", and "my mum" then "said" is "my mum said".
+    #[test]
+    fn a_sequence_read_before_answers_only_for_what_it_read() {
+        let (my, mum, said) = (
+            Hir::literal(*b"my "),
+            Hir::literal(*b"mum"),
+            Hir::literal(*b" said"),
+        );
+        let mut reader = Reader::default();
+        let read = |words: Option<Words>| -> Vec<Vec<u8>> {
+            words.map(|w| w.to_vec()).unwrap_or_default()
+        };
+        assert_eq!(
+            read(reader.sequence(&[&my, &mum], Reading::Trigger)),
+            [b"my mum".to_vec()]
+        );
+        assert_eq!(
+            read(reader.sequence(&[&my, &mum, &said], Reading::Trigger)),
+            [b"my mum said".to_vec()]
+        );
+        assert_eq!(
+            read(reader.sequence(&[&my, &mum], Reading::Suffix)),
+            [b"my mum".to_vec()]
+        );
+        // Where the reading stops (a part with no literals), the rest cannot change it.
+        let any = Hir::dot(regex_syntax::hir::Dot::AnyByte);
+        let gap = Hir::repetition(regex_syntax::hir::Repetition {
+            min: 0,
+            max: Some(5),
+            greedy: true,
+            sub: Box::new(any),
+        });
+        assert_eq!(
+            read(reader.sequence(&[&my, &gap], Reading::Trigger)),
+            [b"my ".to_vec()]
+        );
+        assert_eq!(
+            read(reader.sequence(&[&my, &gap, &said], Reading::Trigger)),
+            [b"my ".to_vec()]
+        );
     }
 
     /// Clones of the rules (the engine's, the warm-up thread's) share the compiled patterns, so
