@@ -83,6 +83,9 @@ pub struct KnowledgeIndex {
     /// Per segment, per document: the entry id and whether the document is the whole entry (not
     /// one question). Read once at build time, so searches never touch the document store.
     documents: Vec<Vec<(std::sync::Arc<str>, bool)>>,
+    /// Per searched field, the terms it holds: a message's other words match nothing there, so
+    /// they are left out of its query (two term-dictionary lookups each, for no score).
+    held: HashMap<Field, rustc_hash::FxHashSet<String>>,
 }
 
 impl std::fmt::Debug for KnowledgeIndex {
@@ -190,8 +193,13 @@ impl KnowledgeIndex {
             vocabulary: HashMap::new(),
             entry_frequency: HashMap::new(),
             documents: Vec::new(),
+            held: HashMap::new(),
         };
         built.documents = built.read_documents();
+        for field in [built.fields.title, built.fields.question, built.fields.answer] {
+            let held = built.read_terms(field)?;
+            built.held.insert(field, held);
+        }
         for entry in knowledge.entries() {
             let mut text = entry.title.clone();
             for q in entry.questions.iter().chain(&entry.keywords) {
@@ -233,6 +241,19 @@ impl KnowledgeIndex {
     }
 
     /// Reads every document's entry id and kind once, by segment and document number.
+    /// Every term a field holds.
+    fn read_terms(&self, field: Field) -> Result<rustc_hash::FxHashSet<String>> {
+        let mut terms = rustc_hash::FxHashSet::default();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+            while stream.advance() {
+                terms.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            }
+        }
+        Ok(terms)
+    }
+
     fn read_documents(&self) -> Vec<Vec<(std::sync::Arc<str>, bool)>> {
         let f = &self.fields;
         let mut ids: HashMap<String, std::sync::Arc<str>> = HashMap::new();
@@ -317,6 +338,9 @@ impl KnowledgeIndex {
         for term in terms {
             for &(field, boost) in field_boosts {
                 if fuzzy && field == f.answer {
+                    continue;
+                }
+                if !fuzzy && self.held.get(&field).is_some_and(|held| !held.contains(term)) {
                     continue;
                 }
                 let t = Term::from_field_text(field, term);
