@@ -28,6 +28,8 @@ pub struct CountryMatcher {
     adjectives: HashMap<String, String>,
     codes: HashMap<String, String>,
     longest: usize,
+    /// The first word of every name: where none begins, no name is looked for.
+    starts: std::collections::HashSet<String>,
 }
 
 impl CountryMatcher {
@@ -51,11 +53,16 @@ impl CountryMatcher {
                     .or_insert_with(|| country.code.clone());
             }
         }
+        let starts = (names.keys())
+            .filter_map(|name| name.split(' ').next())
+            .map(str::to_string)
+            .collect();
         CountryMatcher {
             names,
             adjectives,
             codes,
             longest,
+            starts,
         }
     }
 
@@ -105,9 +112,13 @@ impl CountryMatcher {
         };
         let mut i = 0;
         while i < words.len() {
+            let may_start = self.starts.contains(words[i]);
             for len in (1..=self.longest.min(words.len() - i)).rev() {
+                if !may_start && len > 1 {
+                    continue;
+                }
                 let candidate = words[i..i + len].join(" ");
-                if let Some(code) = self.names.get(&candidate) {
+                if may_start && let Some(code) = self.names.get(&candidate) {
                     // "us crisis line", "india helpline": a helpline word right after settles it.
                     // Within the next three words: "us child abuse hotline".
                     let helpline_next = words.iter().skip(i + len).take(3).any(|w| {
