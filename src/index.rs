@@ -196,7 +196,11 @@ impl KnowledgeIndex {
             held: HashMap::new(),
         };
         built.documents = built.read_documents();
-        for field in [built.fields.title, built.fields.question, built.fields.answer] {
+        for field in [
+            built.fields.title,
+            built.fields.question,
+            built.fields.answer,
+        ] {
             let held = built.read_terms(field)?;
             built.held.insert(field, held);
         }
@@ -246,7 +250,10 @@ impl KnowledgeIndex {
         let mut terms = rustc_hash::FxHashSet::default();
         for segment in self.searcher.segment_readers() {
             let inverted = segment.inverted_index(field)?;
-            let mut stream = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+            let mut stream = inverted
+                .terms()
+                .stream()
+                .map_err(tantivy::TantivyError::from)?;
             while stream.advance() {
                 terms.insert(String::from_utf8_lossy(stream.key()).into_owned());
             }
@@ -340,7 +347,12 @@ impl KnowledgeIndex {
                 if fuzzy && field == f.answer {
                     continue;
                 }
-                if !fuzzy && self.held.get(&field).is_some_and(|held| !held.contains(term)) {
+                if !fuzzy
+                    && self
+                        .held
+                        .get(&field)
+                        .is_some_and(|held| !held.contains(term))
+                {
                     continue;
                 }
                 let t = Term::from_field_text(field, term);
