@@ -548,8 +548,8 @@ fn leading_alternation<'h>(parts: &[&'h Hir]) -> Option<(usize, &'h [Hir])> {
 struct Reader {
     /// Per part (by address) and way of reading, its literal sequence.
     parts: HashMap<(*const Hir, Reading), Seq>,
-    /// Per part, its literals as a gate reads them.
-    gates: HashMap<*const Hir, Option<Words>>,
+    /// Per part, its literals as a gate reads them (see [`Reader::gate`]).
+    gates: HashMap<*const Hir, Option<(Words, bool)>>,
     /// Per way of reading and first part read, the sequences read (see [`Read`]).
     sequences: HashMap<(Reading, *const Hir), Vec<Read>>,
 }
@@ -599,11 +599,18 @@ impl Reader {
     }
 
     /// A part's literals as a gate.
-    fn gate(&mut self, part: &Hir) -> Option<Words> {
+    /// A part's literals as a gate: its prefixes, or, when it has none that can be listed
+    /// (`\w+ teacher`), its suffixes; and whether they are prefixes.
+    fn gate(&mut self, part: &Hir) -> Option<(Words, bool)> {
         if let Some(words) = self.gates.get(&(part as *const Hir)) {
             return words.clone();
         }
-        let words = literals(self.part(part, Reading::Gate).clone()).map(Words::from);
+        let prefixes = literals(self.part(part, Reading::Gate).clone());
+        let words = match prefixes {
+            Some(words) => Some((Words::from(words), true)),
+            None => literals(self.part(part, Reading::Suffix).clone())
+                .map(|words| (Words::from(words), false)),
+        };
         self.gates.insert(part as *const Hir, words.clone());
         words
     }
@@ -665,10 +672,10 @@ impl Reader {
         }));
         for (i, part) in parts.iter().enumerate() {
             let after_boundary = i > 0 && is_word_boundary(parts[i - 1]);
-            if let Some(words) = self.gate(part) {
+            if let Some((words, prefixes)) = self.gate(part) {
                 sets.push(Literals {
                     words,
-                    at_word: after_boundary || starts_at_word(part),
+                    at_word: prefixes && (after_boundary || starts_at_word(part)),
                 });
             }
         }
@@ -1387,6 +1394,15 @@ mod tests {
                 "{branch:?}"
             );
         }
+        // A part with no prefixes to list gates by its suffixes, wherever they are in a word.
+        let hir = parse(r"\b(my|our) (\w+ teacher|coach)\b.{0,20}\bsaid");
+        let required = required_literals(&hir);
+        assert_eq!(required.len(), 1);
+        assert!(
+            (required[0].gates.iter()).any(|g| words(g) == [" teacher", "coach"] && !g.at_word),
+            "{:?}",
+            required[0]
+        );
         let hir = parse(r"(my|our) (coach|teacher)");
         let required = required_literals(&hir);
         assert_eq!(required.len(), 1);
