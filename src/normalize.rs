@@ -266,7 +266,8 @@ fn split_tokens(text: &str) -> Vec<Token> {
 }
 
 /// Joins runs of three or more single letters separated by single spaces ("k i l l" → "kill").
-/// A wider gap inside a run is a word break ("h e s  o u t" → "hes out").
+/// A wider gap inside a run (up to four spaces) is a word break ("h e s  o u t" → "hes out",
+/// "m y   n u d e s" → "my nudes").
 fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
     let single =
         |t: &Token| t.text.chars().count() == 1 && t.text.chars().all(char::is_alphanumeric);
@@ -274,7 +275,7 @@ fn join_spaced_letters(tokens: Vec<Token>) -> Vec<String> {
     let mut i = 0;
     while i < tokens.len() {
         let mut j = i;
-        while j < tokens.len() && single(&tokens[j]) && (j == i || tokens[j].gap <= 2) {
+        while j < tokens.len() && single(&tokens[j]) && (j == i || tokens[j].gap <= 4) {
             j += 1;
         }
         // "r u a robot" is chat shorthand, not a spaced-out word.
@@ -711,6 +712,11 @@ mod tests {
             "i want to kill myself"
         );
         assert_eq!(normalize("i am ok"), "i am ok");
+        // Words three spaces apart: a two-letter word inside the run is still a word.
+        assert_eq!(
+            normalize("s o m e o n e   p o s t e d   m y   n u d e s"),
+            "someone posted my nudes"
+        );
     }
 
     #[test]

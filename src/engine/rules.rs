@@ -87,6 +87,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
         r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
         r"^what (do|can) (you|u) (actually|really|even) do\b|\bwhat can (this|the|your) (bot|tool|service|chat) (help|do for) (me|us|my \w+|our \w+)( with)?\b",
+        r"\bcan (this|the|you|u) ?(bot|tool|service|chat|chatbot|thing)? help (me |us |staff )?with (\w+ )?(questions|stuff|things|queries|issues)$",
         r"\bis (this|it|the bot|this bot) (just|only) for\b|\bcan (staff|teachers|parents|adults|professionals|youth workers) use (it|this|you)\b|\bwhat (sort|kind|type)s? of (questions|things|stuff) can (i|we) (use|ask) (this|it|you)\b",
     ])
 });
@@ -360,6 +361,16 @@ mod tests {
         ] {
             assert!(!r.as_str().is_empty());
         }
+    }
+
+    #[test]
+    fn asking_what_the_bot_helps_with_is_help() {
+        assert!(
+            HELP.is_match("hello im a youth worker can this bot help with safeguarding questions")
+        );
+        assert!(HELP.is_match("can you help with questions"));
+        // A named topic is a question to answer, not a question about the bot.
+        assert!(!HELP.is_match("can you help with questions about grooming"));
     }
 
     #[test]
