@@ -78,25 +78,29 @@ impl CountryMatcher {
     pub fn mention(&self, raw: &str, normalized: &str) -> Option<Mention> {
         // "my family is from pakistan but we live in germany": the place the writer is wins.
         let mut first: Option<Mention> = None;
+        // "we moved from the uk to australia": a place left behind is not where the writer is,
+        // and its helpline may not reach them, so it never counts.
         let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
         let mut start = 0;
         while start < words.len() {
-            let rest = words[start..].join(" ");
-            let Some((found, at)) = self.first_mention(raw, &rest) else {
+            let Some((found, at)) = self.first_mention(raw, &words, start) else {
                 break;
             };
             if found.self_located {
                 return Some(found);
             }
-            first.get_or_insert(found);
-            start += at + 1;
+            if !left_behind(&words, at) {
+                first.get_or_insert(found);
+            }
+            start = at + 1;
         }
         first
     }
 
-    /// The first mention in the text and the index of the word where it starts.
-    fn first_mention(&self, raw: &str, normalized: &str) -> Option<(Mention, usize)> {
-        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    /// The first mention in the words from `from` on, and the index of the word where it
+    /// starts. The words before `from` still tell where the writer is ("we moved from the uk to
+    /// australia").
+    fn first_mention(&self, raw: &str, words: &[&str], from: usize) -> Option<(Mention, usize)> {
         let cue = |i: usize| {
             i > 0
                 && matches!(
@@ -110,7 +114,7 @@ impl CountryMatcher {
                         | "visiting"
                 )
         };
-        let mut i = 0;
+        let mut i = from;
         while i < words.len() {
             let may_start = self.starts.contains(words[i]);
             for len in (1..=self.longest.min(words.len() - i)).rev() {
@@ -148,24 +152,24 @@ impl CountryMatcher {
                     if candidate == "us" && !plainly_us {
                         continue;
                     }
-                    return Some((Mention::new(code, &words, i, len), i));
+                    return Some((Mention::new(code, words, i, len), i));
                 }
                 if len == 1
                     && let Some(code) = self.codes.get(&candidate)
                 {
-                    let short = words.len() <= 6;
+                    let short = words.len() - from <= 6;
                     let word_like = WORD_CODES.contains(&candidate.as_str());
                     if (!word_like && (short || cue(i)))
                         || raw_upper(raw, &code.to_ascii_uppercase(), &candidate) && cue(i)
                     {
-                        return Some((Mention::new(code, &words, i, len), i));
+                        return Some((Mention::new(code, words, i, len), i));
                     }
                 }
             }
             i += 1;
         }
         // "im german", "we are french", "spanish kid here": a people's word used of oneself.
-        for (i, word) in words.iter().enumerate() {
+        for (i, word) in words.iter().enumerate().skip(from) {
             let Some(code) = self.adjectives.get(*word) else {
                 continue;
             };
@@ -219,12 +223,26 @@ impl Mention {
         });
         // "at eaton centre toronto and he…", "in sydney rn": a message that opens with where it is.
         let opens_with_place = at <= 4 && matches!(words.first(), Some(&("at" | "in")));
-        let self_located = CUE.is_match(&before) || AFTER.is_match(&after) || opens_with_place;
+        // "we moved from the uk to australia": the place left is not where the writer is.
+        let self_located = !left_behind(words, at)
+            && (CUE.is_match(&before) || AFTER.is_match(&after) || opens_with_place);
         Mention {
             code: code.to_string(),
             self_located,
         }
     }
+}
+
+/// Whether the words before `at` say the writer left the place named there ("we moved from the
+/// uk", "came over from poland").
+fn left_behind(words: &[&str], at: usize) -> bool {
+    static LEFT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(moved|moving|move|relocated|relocating|came|come|emigrated|fled)( here| over| away)? from( the)?$",
+        )
+        .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+    });
+    LEFT.is_match(&words[at.saturating_sub(5)..at.min(words.len())].join(" "))
 }
 
 /// Whether the raw text names the country after a place and a comma, capitalised ("from

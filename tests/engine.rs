@@ -173,6 +173,17 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     assert!(d.reply.contains("0800 1111"), "the user's own helpline");
     let d = ENGINE.decide("im on holiday in france, who do i call", &gb);
     assert_eq!(d.country.as_deref(), Some("FR"));
+    // The place the writer moved away from is not where they are.
+    let d = ENGINE.decide(
+        "we moved from the uk to australia last month, is childline still the number?",
+        &gb,
+    );
+    assert_eq!(d.country.as_deref(), Some("AU"));
+    assert!(d.reply.contains("1800 55 1800"), "{}", d.reply);
+    assert_eq!(
+        decide("we moved here from poland, who do i call").country,
+        None
+    );
     // A message that opens with where the writer is: the emergency number must be that country's.
     let d = ENGINE.decide(
         "at eaton centre toronto w the guy from insta and he keeps pulling me towards his car",

@@ -25,6 +25,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bsomeone\b.{0,25}\b(call|ring|phone)\b.{0,6}\bme\b",
         r"\b(call|ring|phone) me back\b",
         r"\bsomeone real\b",
+        r"\b(need|want|wanna|can i (talk|speak) to|let me (talk|speak) to) (a |an )?(proper|real|actual|live) (person|human|adult)\b",
         r"^(a |the )?(mod|moderator|admin|human|person|staff|real person)( please| pls| plz| now| asap)?$",
         r"\b(speak|talk) to (someone|somebody|a person|a human|staff|a member of staff) (who|that) (actually )?(works|work) (there|here|for you|for this)\b",
         r"\b(talk|speak|chat) to (a|an) (real|actual|human|proper) (counsellor|counselor|person|human|adult|moderator|someone)\b",
@@ -371,6 +372,9 @@ mod tests {
         assert!(HELP.is_match("can you help with questions"));
         // A named topic is a question to answer, not a question about the bot.
         assert!(!HELP.is_match("can you help with questions about grooming"));
+        assert!(
+            HUMAN.is_match("need a proper person to talk to this is too much to type to a bot")
+        );
     }
 
     #[test]
