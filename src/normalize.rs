@@ -569,6 +569,22 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "nothin" => "nothing",
         "everythin" => "everything",
         "agn" | "agen" => "again",
+        // A younger child's spelling of the words that carry a disclosure.
+        "scrached" | "scrachd" | "scratcht" | "scrachted" => "scratched",
+        "scrach" | "scrath" => "scratch",
+        "scraching" | "scrathing" => "scratching",
+        "foto" => "photo",
+        "fotos" => "photos",
+        "pictur" | "picshur" | "pikcher" => "picture",
+        "frend" | "freind" | "fren" => "friend",
+        "frends" | "freinds" | "frens" => "friends",
+        "becos" | "becus" | "becuase" | "becasue" => "because",
+        "evryone" | "evryon" | "everyon" => "everyone",
+        "nakid" | "nakd" | "neked" => "naked",
+        "tuched" | "tucht" | "touchd" => "touched",
+        "tuch" => "touch",
+        "tuching" => "touching",
+        "compas" => "compass",
         "thru" => "through",
         "unaliving" => "killing",
         "unalived" => "killed",
@@ -716,6 +732,18 @@ mod tests {
         assert_eq!(
             normalize("s o m e o n e   p o s t e d   m y   n u d e s"),
             "someone posted my nudes"
+        );
+    }
+
+    #[test]
+    fn a_younger_childs_spelling_is_read() {
+        assert_eq!(
+            normalize("i scrached my arms with a compas agen"),
+            "i scratched my arms with a compass again"
+        );
+        assert_eq!(
+            normalize("a boy took a foto of me and sent it to his frends"),
+            "a boy took a photo of me and sent it to his friends"
         );
     }
 

@@ -20,6 +20,9 @@ const MIN_SIMILARITY: f32 = 0.30;
 const MIN_SHARED: usize = 3;
 /// The winning category's votes must exceed the traps' votes by this factor.
 const MARGIN: f32 = 1.6;
+/// A message this similar to a labelled disclosure is that disclosure, whatever look-alike
+/// traps are near it too (a trap written to mirror it is, by design, close to both).
+const SAME: f32 = 0.95;
 
 #[derive(Debug, Clone)]
 struct Example {
@@ -217,6 +220,13 @@ impl SimilarExamples {
             .count();
         if shared < MIN_SHARED {
             return None;
+        }
+        if first_sim >= SAME {
+            return Some(Similar {
+                category,
+                example: self.examples[first].text.clone(),
+                similarity: first_sim,
+            });
         }
         let mut votes = 0.0;
         let mut traps = 0.0;

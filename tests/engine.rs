@@ -458,3 +458,19 @@ fn the_nearest_example_net_catches_paraphrases_not_shared_words() {
     let d = decide("been saving my nans old recipes in a box under my bed for weeks");
     assert_eq!(d.risk, None);
 }
+
+/// A message that is a labelled disclosure is that disclosure, even with the harmless look-alike
+/// written to mirror it close by (which, alone, stays harmless).
+#[test]
+fn a_labelled_disclosure_outweighs_its_look_alike() {
+    let disclosure = "my little brother (10) has been talking to someone in a vrchat world who told him to point his camera at his bed and asked if our parents are asleep";
+    let d = decide(disclosure);
+    assert_eq!(
+        d.risk.map(|r| r.category),
+        Some(RiskCategory::Grooming),
+        "{:?}",
+        d.why
+    );
+    let look_alike = "my little brother (10) has been talking to his classmate in a vrchat world who showed him how to point his camera at the sky and asked if our parents are coming to the school fair";
+    assert_eq!(decide(look_alike).risk, None);
+}

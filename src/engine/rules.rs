@@ -65,7 +65,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Asking what the bot can do, or for the menu.
 pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
-        r"\bwhat (can|do|does|could|else can) (you|this|this bot|this tool|the bot|it|waymark) (do|help with|help me with|offer|help)( for (me|us|staff|teachers|parents|schools|students|kids|young people))?( exactly| here| then)?$",
+        r"\bwhat (can|do|does|could|else can) (you|u|this|this bot|this chatbot|this chat|the chatbot|this tool|the bot|it|waymark) (actually |even |really )?(do|help with|help me with|help us with|offer|help)( for (me|us|staff|teachers|parents|schools|students|kids|young people))?( exactly| here| then)?$",
         r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics)\b.{0,20}\bask\b",
         r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics) (can|does|will|could) (this|the|you|it)( tool| bot| service| thing| chat)? (answer|help with|do|cover|handle)\b",
         r"\bwhat (can|should) i ask\b",
@@ -77,7 +77,8 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwho are you\b",
         r"\bhow (can|do|should|could) (i|we|staff|teachers|parents) use (this|you|it|the bot|this service|this tool|waymark|this chat)\b",
         r"\bhow (does|do|will) (this|you|it|the bot)( thing| bot| tool| chat| service)? work\b",
-        r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|does|can|will) (you|this bot|it|this|the bot|this service) (cover|help with|do|talk about|answer|know about)\b",
+        r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|does|can|will) (you|u|this bot|it|this|the bot|this service|this chatbot) (actually |even |really )?(cover|help with|do|talk about|answer|know about)\b",
+        r"\bwhat (r|are) (u|you) (for|here for|about)\b",
         r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
         r"\bwhat (is|are) (the|your) commands?\b|\blist (the |of |your )?commands\b",
         r"\bwhat (sort of things |kind of things |things |stuff )?(do|can|should|would|could) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool|this chatbot|the chatbot|this chat) for\b",
@@ -283,7 +284,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(thats|that is|that was|thats literally) (everything|all|exactly what|just what) (i|we) (needed|wanted|need|was after)\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
     )
 });
 
@@ -375,6 +376,10 @@ mod tests {
         assert!(
             HUMAN.is_match("need a proper person to talk to this is too much to type to a bot")
         );
+        assert!(HELP.is_match("im a parent what can this chatbot help me with"));
+        assert!(HELP.is_match("what topics do u actually cover"));
+        assert!(HELP.is_match("hi im new here what r u for"));
+        assert!(COURTESY.is_match("cheers thats everything i needed x"));
     }
 
     #[test]
