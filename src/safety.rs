@@ -292,7 +292,7 @@ struct GatedBranch {
 
 impl Scanner {
     /// The automaton over the literals of these lists (numbered as given).
-    fn build(lists: &[&Patterns]) -> Result<Scanner, aho_corasick::BuildError> {
+    fn build(lists: &[&Patterns]) -> Result<Scanner, ScannerError> {
         let mut literals: Numbered<&[u8]> = Numbered::default();
         let mut gate_sets: Numbered<&Literals> = Numbered::default();
         // (literal number, what it leads to), gathered per literal at the end.
@@ -340,9 +340,9 @@ impl Scanner {
         let gate_at_word = gate_sets.values.iter().map(|g| g.at_word).collect();
         let automaton = AhoCorasick::new(&literals.values)?;
         let count = literals.values.len();
-        let (plain_at, plain) = per_literal(count, plain);
-        let (gates_at, gates) = per_literal(count, gates);
-        let (triggers_at, triggers) = per_literal(count, triggers);
+        let (plain_at, plain) = per_literal(count, plain)?;
+        let (gates_at, gates) = per_literal(count, gates)?;
+        let (triggers_at, triggers) = per_literal(count, triggers)?;
         let at = (plain_at.iter().zip(&gates_at).zip(&triggers_at))
             .map(|((&p, &g), &t)| [p, g, t])
             .collect();
@@ -423,9 +423,15 @@ impl Scanner {
 }
 
 /// (literal, value) pairs as one list ordered by literal, and where each literal's part begins
-/// (and the last ends): literal `l` has `values[at[l]..at[l + 1]]`. (The lists are a few
-/// hundred thousand long at most: u32 offsets keep the table small.)
-fn per_literal<T>(count: usize, mut pairs: Vec<(usize, T)>) -> (Vec<u32>, Vec<T>) {
+/// (and the last ends): literal `l` has `values[at[l]..at[l + 1]]`. The lists are a few hundred
+/// thousand long: u32 offsets keep the table small, and a longer list is an error, not a wrap.
+fn per_literal<T>(
+    count: usize,
+    mut pairs: Vec<(usize, T)>,
+) -> Result<(Vec<u32>, Vec<T>), ScannerError> {
+    if u32::try_from(pairs.len()).is_err() {
+        return Err(ScannerError::TooLarge(pairs.len()));
+    }
     pairs.sort_by_key(|(l, _)| *l);
     let mut at = Vec::with_capacity(count + 1);
     let mut values = Vec::with_capacity(pairs.len());
@@ -437,7 +443,19 @@ fn per_literal<T>(count: usize, mut pairs: Vec<(usize, T)>) -> (Vec<u32>, Vec<T>
         }
     }
     at.push(values.len() as u32);
-    (at, values)
+    Ok((at, values))
+}
+
+/// Why the literal scanner could not be built (the rules then try every pattern: slower, never
+/// wrong).
+#[derive(Debug, thiserror::Error)]
+enum ScannerError {
+    /// The automaton over the literals could not be built.
+    #[error("the literal automaton: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
+    /// A per-literal list is longer than its `u32` offsets can place.
+    #[error("{0} entries in a per-literal list, more than u32 offsets can place")]
+    TooLarge(usize),
 }
 
 /// What the scanner found in one text.
@@ -544,6 +562,8 @@ fn leading_alternation<'h>(parts: &[&'h Hir]) -> Option<(usize, &'h [Hir])> {
 
 /// Reads the literals of one pattern's branches, remembering what it read: the branches of a
 /// pattern share most of their parts, and often the parts their prefixes or suffixes come from.
+/// Parts are known by their address, so a reader must live within one [`required_literals`]
+/// call, while the pattern it reads is alive (a later pattern could reuse the addresses).
 #[derive(Default)]
 struct Reader {
     /// Per part (by address) and way of reading, its literal sequence.
@@ -1273,6 +1293,8 @@ mod tests {
             // A leading choice between sequences, one of them a choice itself: read branch by
             // branch, the rest of the sequence gating each.
             r"(\bkeep (it|this) secret|(\bhes|shes) (\d\d|old)\b|nobody knows?).{0,20}\b(coach|teacher) (said|says)",
+            // A part without prefixes gates by its suffixes, wherever they fall in a word.
+            r" \b(\w+ab|c)",
         ]
         .map(String::from)
         .to_vec();
@@ -1339,6 +1361,10 @@ mod tests {
                 "nobody know coach says",
                 "nobody knows it my teacher said no",
                 "keep it secret, the coach is lovely",
+                " xab",
+                "xab",
+                " c",
+                " cab",
             ]
             .map(String::from),
         );
