@@ -78,8 +78,6 @@ impl CountryMatcher {
     pub fn mention(&self, raw: &str, normalized: &str) -> Option<Mention> {
         // "my family is from pakistan but we live in germany": the place the writer is wins.
         let mut first: Option<Mention> = None;
-        // "we moved from the uk to australia": a place left behind is not where the writer is,
-        // and its helpline may not reach them, so it never counts.
         let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
         let mut start = 0;
         while start < words.len() {
@@ -89,6 +87,8 @@ impl CountryMatcher {
             if found.self_located {
                 return Some(found);
             }
+            // "we moved from the uk to australia": a place left behind is not where the writer
+            // is, and its helpline may not reach them, so it never counts.
             if !left_behind(&words, at) {
                 first.get_or_insert(found);
             }

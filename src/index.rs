@@ -244,7 +244,6 @@ impl KnowledgeIndex {
         if total == 0.0 { 0.0 } else { matched / total }
     }
 
-    /// Reads every document's entry id and kind once, by segment and document number.
     /// Every term a field holds.
     fn read_terms(&self, field: Field) -> Result<rustc_hash::FxHashSet<String>> {
         let mut terms = rustc_hash::FxHashSet::default();
@@ -261,6 +260,7 @@ impl KnowledgeIndex {
         Ok(terms)
     }
 
+    /// Reads every document's entry id and kind once, by segment and document number.
     fn read_documents(&self) -> Vec<Vec<(std::sync::Arc<str>, bool)>> {
         let f = &self.fields;
         let mut ids: HashMap<String, std::sync::Arc<str>> = HashMap::new();

@@ -618,7 +618,6 @@ impl Reader {
             })
     }
 
-    /// A part's literals as a gate.
     /// A part's literals as a gate: its prefixes, or, when it has none that can be listed
     /// (`\w+ teacher`), its suffixes; and whether they are prefixes.
     fn gate(&mut self, part: &Hir) -> Option<(Words, bool)> {
@@ -638,10 +637,11 @@ impl Reader {
     /// A sequence's prefixes or suffixes, read as the extractor reads a sequence: its parts'
     /// crossed, in order (from the end for suffixes), while they are exact.
     fn sequence(&mut self, parts: &[&Hir], how: Reading) -> Option<Words> {
-        let order: Vec<*const Hir> = match how {
-            Reading::Suffix => parts.iter().rev().map(|p| *p as *const Hir).collect(),
-            _ => parts.iter().map(|p| *p as *const Hir).collect(),
+        let ordered: Vec<&Hir> = match how {
+            Reading::Suffix => parts.iter().rev().copied().collect(),
+            _ => parts.to_vec(),
         };
+        let order: Vec<*const Hir> = ordered.iter().map(|p| *p as *const Hir).collect();
         // A run of the same parts read before gives the same literals, if the reading stopped
         // there or the run is the whole sequence.
         let first = *order.first()?;
@@ -657,11 +657,10 @@ impl Reader {
         };
         let mut seq = Seq::singleton(regex_syntax::hir::literal::Literal::exact(vec![]));
         let mut end = 0;
-        while end < order.len() && !seq.is_inexact() {
-            let part = match how {
-                Reading::Suffix => parts[parts.len() - 1 - end],
-                _ => parts[end],
-            };
+        for part in &ordered {
+            if seq.is_inexact() {
+                break;
+            }
             let mut next = self.part(part, how).clone();
             if seq.max_cross_len(&next).is_some_and(|len| len > limit) {
                 next.make_infinite();

@@ -221,24 +221,19 @@ impl SimilarExamples {
         if shared < MIN_SHARED {
             return None;
         }
-        if first_sim >= SAME {
-            return Some(Similar {
-                category,
-                example: self.examples[first].text.clone(),
-                similarity: first_sim,
-            });
-        }
-        let mut votes = 0.0;
-        let mut traps = 0.0;
-        for &(i, s) in &scored {
-            match self.examples[i].label {
-                Some(c) if c == category => votes += s,
-                None => traps += s,
-                Some(_) => {}
+        if first_sim < SAME {
+            let mut votes = 0.0;
+            let mut traps = 0.0;
+            for &(i, s) in &scored {
+                match self.examples[i].label {
+                    Some(c) if c == category => votes += s,
+                    None => traps += s,
+                    Some(_) => {}
+                }
             }
-        }
-        if votes <= traps * MARGIN {
-            return None;
+            if votes <= traps * MARGIN {
+                return None;
+            }
         }
         Some(Similar {
             category,
