@@ -57,6 +57,83 @@ fn chat_sets_country_and_signposts_it() {
 }
 
 #[test]
+fn chat_audience_command_switches_to_practitioner_guidance() {
+    let question = b"what are the signs of online grooming\n";
+    let young = stdout(&run_with_stdin(
+        &["chat"],
+        &[question.as_slice(), b"/quit\n"].concat(),
+    ));
+    assert!(
+        young.contains("Signs someone might be grooming you"),
+        "{young}"
+    );
+    let out = run_with_stdin(
+        &["chat"],
+        &[b"/audience practitioner\n".as_slice(), question, b"/quit\n"].concat(),
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("Audience set to practitioner"), "{text}");
+    assert!(
+        text.contains("Recognising and acting on online grooming"),
+        "{text}"
+    );
+}
+
+#[test]
+fn knowledge_flag_reads_another_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/knowledge"));
+    copy(from, dir.path());
+    let entry = dir
+        .path()
+        .join("entries/young-people/yp-grooming-signs.yaml");
+    let text = std::fs::read_to_string(&entry).expect("entry");
+    let edited = text.replacen(
+        "title: Signs someone might be grooming you",
+        "title: Signs from the other folder",
+        1,
+    );
+    assert_ne!(text, edited, "the title to edit is there");
+    std::fs::write(&entry, edited).expect("write entry");
+    let folder = dir.path().to_str().expect("utf-8 path");
+    let out = run_with_stdin(
+        &[
+            "ask",
+            "--knowledge",
+            folder,
+            "what are the signs of online grooming",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("Signs from the other folder"),
+        "{}",
+        stdout(&out)
+    );
+    // Without the flag, the knowledge built into the binary.
+    let out = run_with_stdin(&["ask", "what are the signs of online grooming"], b"");
+    assert!(stdout(&out).contains("Signs someone might be grooming you"));
+}
+
+fn copy(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
 fn chat_asks_for_the_country_then_uses_the_answer() {
     let out = run_with_stdin(&["chat"], b"is there a helpline\ngermany\n");
     let text = stdout(&out);

@@ -474,3 +474,25 @@ fn a_labelled_disclosure_outweighs_its_look_alike() {
     let look_alike = "my little brother (10) has been talking to his classmate in a vrchat world who showed him how to point his camera at the sky and asked if our parents are coming to the school fair";
     assert_eq!(decide(look_alike).risk, None);
 }
+
+/// The index stems words and, when nothing matches exactly, forgives a misspelling.
+#[test]
+fn retrieval_stems_and_falls_back_to_fuzzy_matching() {
+    let index = ENGINE.index();
+    let terms = index.terms("texting texts");
+    assert_eq!(terms.len(), 1, "one stem for both: {terms:?}");
+    for (typed, entry) in [
+        ("cyberbulying", "yp-cyberbullying"),
+        ("privasy", "yp-privacy-settings"),
+    ] {
+        let hits = index.search(&index.terms(typed), &[], 3);
+        let first = hits.first().expect("a hit");
+        assert_eq!(first.id, entry, "{typed}");
+        assert!(first.fuzzy, "found by the fuzzy fallback: {typed}");
+    }
+    let hits = index.search(&index.terms("cyberbullying"), &[], 3);
+    assert!(
+        hits.first().is_some_and(|h| !h.fuzzy),
+        "an exact word needs no fallback"
+    );
+}
