@@ -81,6 +81,18 @@ fn chat_audience_command_switches_to_practitioner_guidance() {
 }
 
 #[test]
+fn chat_help_lists_the_console_commands() {
+    let text = stdout(&run_with_stdin(&["chat"], b"/help\n/quit\n"));
+    let listed = text
+        .lines()
+        .find(|l| l.starts_with("Console commands:"))
+        .unwrap_or_else(|| panic!("no command list: {text}"));
+    for command in ["/country XX", "/audience", "/help", "/quit"] {
+        assert!(listed.contains(command), "{command}: {listed}");
+    }
+}
+
+#[test]
 fn knowledge_flag_reads_another_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     let from = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/knowledge"));
