@@ -30,6 +30,8 @@ pub struct CountryMatcher {
     longest: usize,
     /// The first word of every name: where none begins, no name is looked for.
     starts: std::collections::HashSet<String>,
+    /// Service names only one country has ("kindertelefoon"), padded with spaces, and its code.
+    known_by: Vec<(String, String)>,
 }
 
 impl CountryMatcher {
@@ -39,7 +41,11 @@ impl CountryMatcher {
         let mut adjectives = HashMap::new();
         let mut codes = HashMap::new();
         let mut longest = 1;
+        let mut known_by = Vec::new();
         for country in knowledge.countries() {
+            for name in &country.known_by {
+                known_by.push((format!(" {name} "), country.code.clone()));
+            }
             let mut all = country.names.clone();
             all.push(crate::normalize::normalize(&country.name));
             for name in all {
@@ -63,6 +69,7 @@ impl CountryMatcher {
             codes,
             longest,
             starts,
+            known_by,
         }
     }
 
@@ -94,7 +101,18 @@ impl CountryMatcher {
             }
             start = at + 1;
         }
-        first
+        // "kindertelefoon nummer?": a service only one country has places a writer who names
+        // no country. It does not replace a country the writer gave before (not self-located):
+        // asking what another country's service is says nothing about where they are.
+        first.or_else(|| {
+            let padded = format!(" {normalized} ");
+            (self.known_by.iter())
+                .find(|(name, _)| padded.contains(name.as_str()))
+                .map(|(_, code)| Mention {
+                    code: code.clone(),
+                    self_located: false,
+                })
+        })
     }
 
     /// The first mention in the words from `from` on, and the index of the word where it

@@ -134,6 +134,28 @@ fn unknown_country_asks_for_it_and_gives_international_services() {
 }
 
 #[test]
+fn a_service_only_one_country_has_places_the_writer() {
+    for (text, code) in [
+        ("kindertelefoon nummer?", "NL"),
+        ("number for bantay bata?", "PH"),
+        ("wie erreiche ich die nummer gegen kummer", "DE"),
+    ] {
+        let d = decide(text);
+        assert_eq!(d.country.as_deref(), Some(code), "{text}");
+        assert_eq!(d.intent, Intent::Signposting, "{text}");
+    }
+    // A country the writer names wins over the service.
+    let d = decide("im in the uk, is kindertelefoon for me?");
+    assert_eq!(d.country.as_deref(), Some("GB"));
+    // Asking about another country's service does not move a writer whose country is known.
+    let first = decide("im in ireland");
+    let next = ENGINE.decide("what is bantay bata", &first.state);
+    assert_eq!(next.country.as_deref(), Some("IE"));
+    // Words that are only part of a name place no one.
+    assert_eq!(decide("my friend telefono me").country, None);
+}
+
+#[test]
 fn countries_are_found_by_name_demonym_and_native_name() {
     for (text, code) in [
         ("helpline in españa", "ES"),

@@ -115,6 +115,36 @@ fn duplicate_id_and_unknown_related_are_errors() {
 }
 
 #[test]
+fn a_known_by_name_must_be_a_service_of_that_country_alone() {
+    let dir = copy_knowledge();
+    let nl = dir.path().join("helplines/NL.yaml");
+    edit(
+        &nl,
+        "known_by: [kindertelefoon]",
+        "known_by: [kindertelefoon, kids line]",
+    );
+    // Childhelp answers in the United States and Canada: a name two countries share places no one.
+    for code in ["US", "CA"] {
+        let file = dir.path().join(format!("helplines/{code}.yaml"));
+        edit(&file, "\nemergency:", "\nknown_by: [childhelp]\nemergency:");
+    }
+    let (code, out) = check(dir.path());
+    assert_eq!(code, 1);
+    let nl_line = format!("{}:{}:", nl.display(), line_of(&nl, "known_by"));
+    assert!(
+        out.lines().any(|l| l.starts_with(&nl_line)
+            && l.contains(
+                "`known_by: kids line` is not part of any of this country's service names"
+            )),
+        "{out}"
+    );
+    assert!(
+        out.contains("`known_by: childhelp` is already claimed by"),
+        "{out}"
+    );
+}
+
+#[test]
 fn broken_and_wrong_safety_patterns_are_errors() {
     let dir = copy_knowledge();
     let file = dir.path().join("safety/sextortion.yaml");

@@ -322,6 +322,8 @@ struct Builder {
     safety: Vec<(String, SafetyFile)>,
     replies: Option<Replies>,
     ids: HashMap<String, String>,
+    /// `known_by` names and the country that claims each.
+    known_by: HashMap<String, String>,
     terms: std::collections::BTreeMap<String, (String, Spanned<String>)>,
     labelled: Vec<(Option<RiskCategory>, String)>,
     verify_examples: bool,
@@ -565,6 +567,7 @@ impl Builder {
             }
         }
         self.check_reviewed(path, &country.reviewed);
+        let known_by = self.check_known_by(path, &code, &country);
         let mut services = country.services.value;
         // Verified services first; a low-confidence service is never listed first.
         services.sort_by_key(|s| std::cmp::Reverse(s.confidence));
@@ -583,6 +586,7 @@ impl Builder {
                 .map(|n| crate::normalize::normalize(n))
                 .filter(|n| !n.is_empty())
                 .collect(),
+            known_by,
             emergency: country.emergency,
             services,
             reviewed: country.reviewed.value,
@@ -593,6 +597,47 @@ impl Builder {
         } else {
             self.countries.push(checked);
         }
+    }
+
+    /// A country's `known_by` names, normalised: each must be part of one of its own services'
+    /// names (so none is invented) and no other country may claim it (a wrong country's
+    /// helpline is the worst answer the bot can give).
+    fn check_known_by(&mut self, path: &str, code: &str, country: &CountryFile) -> Vec<String> {
+        let services: Vec<String> = (country.services.value.iter())
+            .map(|s| format!(" {} ", crate::normalize::normalize(&s.name)))
+            .collect();
+        let mut known_by = Vec::new();
+        let Some(names) = &country.known_by else {
+            return known_by;
+        };
+        for name in &names.value {
+            let normalized = crate::normalize::normalize(name);
+            let at = names.referenced;
+            if normalized.is_empty() {
+                self.error(path, at, "`known_by` has an empty name");
+                continue;
+            }
+            if !services
+                .iter()
+                .any(|s| s.contains(&format!(" {normalized} ")))
+            {
+                let message = format!(
+                    "`known_by: {name}` is not part of any of this country's service names"
+                );
+                self.error(path, at, message);
+                continue;
+            }
+            let owner = (self.known_by)
+                .entry(normalized.clone())
+                .or_insert_with(|| code.to_string());
+            if owner != code {
+                let message = format!("`known_by: {name}` is already claimed by {owner}");
+                self.error(path, at, message);
+                continue;
+            }
+            known_by.push(normalized);
+        }
+        known_by
     }
 
     fn add_safety(&mut self, file: &SourceFile, safety: SafetyFile) {

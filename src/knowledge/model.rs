@@ -190,6 +190,8 @@ pub(crate) struct CountryFile {
     pub names: Vec<String>,
     #[serde(default)]
     pub adjectives: Vec<String>,
+    #[serde(default)]
+    pub known_by: Option<Spanned<Vec<String>>>,
     pub emergency: Vec<String>,
     pub services: Spanned<Vec<Service>>,
     pub reviewed: Spanned<String>,
@@ -342,6 +344,9 @@ pub struct Country {
     /// country only when the writer uses them of themselves ("im german"), since "my german
     /// teacher" says nothing about where a child is.
     pub adjectives: Vec<String>,
+    /// Names of its own services that no other country's service has ("kindertelefoon"),
+    /// normalised: a message that names one and no country is taken to be from here.
+    pub known_by: Vec<String>,
     /// Emergency numbers, most familiar first.
     pub emergency: Vec<String>,
     /// Services, verified ones first.
