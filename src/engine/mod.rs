@@ -300,7 +300,11 @@ impl Engine {
         // 1. Safety first: the patterns, then the nearest labelled examples.
         // The sentences are split and normalised only if an `unless` needs them.
         let split = std::cell::OnceCell::new();
-        let sentences = || split.get_or_init(|| sentences(text)).as_slice();
+        let sentences = || {
+            split
+                .get_or_init(|| crate::safety::sentences(text))
+                .as_slice()
+        };
         let mut hits = self.safety.hits_in(&d.normalized, &sentences);
         if hits.is_empty() && full.len() > text.len() {
             hits = self.safety_beyond(full);
@@ -522,7 +526,7 @@ impl Engine {
                 start -= 1;
             }
             let window = truncate(&full[start..], MAX_TEXT);
-            let split = sentences(window);
+            let split = crate::safety::sentences(window);
             let hits = self
                 .safety
                 .hits_in(&crate::normalize::normalize(window), &|| &split[..]);
@@ -544,16 +548,6 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// The message's sentences, each normalised (only when there is more than one).
-fn sentences(text: &str) -> Vec<String> {
-    let parts: Vec<String> = text
-        .split(['.', '?', '!', '\n', ';'])
-        .map(crate::normalize::normalize)
-        .filter(|s| s.split(' ').count() >= 2)
-        .collect();
-    if parts.len() > 1 { parts } else { Vec::new() }
 }
 
 /// Parses `!command args`.

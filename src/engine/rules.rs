@@ -54,6 +54,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(someone|somebody|a person|one of you)\b.{0,15}\b(get in touch|contact me|reach out to me|call me|message me|dm me)\b",
         r"\b(to|a) (robot|bot)\b.{0,20}\b(rather|instead)\b|\b(rather|instead)\b.{0,30}\b(person|human)\b",
         r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
+        r"\b(is|are) (a|an|the|any|some|one of the) (mod|moderator|admin|staff member|member of staff|adult|person|human|real person)s? (online|on here|here|around|available|about|awake)\b",
         r"\binstead of (the |a |this |a stupid )?(bot|robot|ai|machine)\b",
         r"\b(talk|speak|chat) to (a |an )?(reel|rael|reall|reeal) (person|human|one)\b",
         r"\b(discuss|raise|talk about|go through)\b.{0,50}\b(member of (your |the )?(\w+ )?(team|staff)|someone (from|in|on) (your|the) (\w+ )?team)\b|\brather than (through )?(the |this )?(chat|bot|chatbot)\b",
@@ -79,7 +80,8 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bhow (does|do|will) (this|you|it|the bot)( thing| bot| tool| chat| service)? work\b",
         r"\bwhat (topics|things|stuff|subjects|kind of things|sort of things) (do|does|can|will) (you|u|this bot|it|this|the bot|this service|this chatbot) (actually |even |really )?(cover|help with|do|talk about|answer|know about)\b",
         r"\bwhat (r|are) (u|you) (for|here for|about)\b",
-        r"\bwhat (do|can) (you|this bot|it) (cover|know about)\b",
+        r"\bwhat (do|does|can) (you|this bot|it|this|the bot) (cover|know about)\b",
+        r"\bis (this|it|the bot|this bot|waymark) (something|a thing|a tool|a bot) (our|my|the) (\w+ )?(could|can|might|would|should) use\b",
         r"\bwhat (is|are) (the|your) commands?\b|\blist (the |of |your )?commands\b",
         r"\bwhat (sort of things |kind of things |things |stuff )?(do|can|should|would|could) (i|we|people|you|anyone) (even |actually |really )?use (this|it|you|the bot|this bot|this thing|this tool|this chatbot|the chatbot|this chat) for\b",
         r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
@@ -284,7 +286,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(thats|that is|that was|thats literally) (everything|all|exactly what|just what) (i|we) (needed|wanted|need|was after)\b|\b(its )?(my )?first time (using|here|on here|trying) (this|it|this bot)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(thats|that is|that was|thats literally) (everything|all|exactly what|just what) (i|we) (needed|wanted|need|was after)\b|\b(its )?(my )?first time (i (use|used|am using|m using|try|tried|have used|ve used) |using |here|on here|trying )(this|it|this bot)?\b|\b(it |that |this )?means (a lot|so much|the world)( to me)?\b|\bmuch appreciated\b|\b(i )?(really )?appreciate (it|that|this|you)( so much| a lot| loads)?\b|\b(my )?(mum|mums|mom|moms|dad|dads|parents|nan|nans|gran|grans) (is |s |are )?(calling|shouting|here|home|calling me|shouting me)\b|\b(i will|ill|i ll|im going to|im gonna|gonna|i am going to) (call|ring|text|phone|contact|message) (them|it|that number|the number|the helpline|childline|her|him)( tomorrow| today| tonight| later| now| in the morning| after school)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
     )
 });
 
@@ -321,6 +323,7 @@ pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bone of my (year \d+s?|pupils|students|young people|kids)\b",
         r"\b(on my caseload|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
         r"\b(a|the) (pupil|student)\b.{0,30}\b(told|disclosed|came to)\b",
+        r"\bi (coach|manage|run|teach|lead|help run|volunteer (at|with|for)) (a |an |the |our |my )?(u ?\d+s?|under \d+s|juniors?|(junior |youth |kids |girls |boys )?(football|rugby|netball|hockey|cricket|swim|swimming|dance|drama|scout|guide|youth|sports?|chess|coding|athletics|gymnastics|basketball) (club|team|group|squad|class))\b",
     ])
 });
 

@@ -701,10 +701,7 @@ impl Builder {
     fn run_examples(&mut self, path: &str, file: &SafetyFile, rules: &SafetyRules) {
         let category = file.category.value;
         for example in &file.examples.value {
-            if !rules
-                .detect(&crate::normalize::normalize(&example.value))
-                .contains(&category)
-            {
+            if !rules.detect_message(&example.value).contains(&category) {
                 let message = format!(
                     "example is not detected as {}: {:?}",
                     category.as_str(),
@@ -714,10 +711,7 @@ impl Builder {
             }
         }
         for example in &file.not.value {
-            if rules
-                .detect(&crate::normalize::normalize(&example.value))
-                .contains(&category)
-            {
+            if rules.detect_message(&example.value).contains(&category) {
                 let message = format!(
                     "`not` example is detected as {}: {:?}",
                     category.as_str(),
