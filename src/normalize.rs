@@ -375,6 +375,9 @@ fn undo_leet(token: &str) -> String {
     {
         return token.to_string();
     }
+    if is_code(token) {
+        return token.to_string();
+    }
     let chars: Vec<char> = token
         .chars()
         .map(|c| match c {
@@ -403,6 +406,19 @@ fn undo_leet(token: &str) -> String {
         out.extend(guess);
     }
     out
+}
+
+/// Age groups, school years and devices written as letters and a number ("u12s", "y11",
+/// "yr9", "ps5", "mp3"): names, not leetspeak.
+fn is_code(token: &str) -> bool {
+    let digits_at = token
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(token.len());
+    let (letters, rest) = token.split_at(digits_at);
+    let number = rest.strip_suffix('s').unwrap_or(rest);
+    matches!(letters, "u" | "y" | "yr" | "ps" | "mp")
+        && (1..=2).contains(&number.len())
+        && number.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Units and suffixes that follow a number.
@@ -697,6 +713,11 @@ mod tests {
         assert_eq!(
             normalize("0ld3r guy 1t 20mins 2nd"),
             "older guy it 20mins 2nd"
+        );
+        // Age groups, school years and consoles are names.
+        assert_eq!(
+            normalize("i coach u12s, a y11 boy in yr9 on his ps5"),
+            "i coach u12s a y11 boy in yr9 on his ps5"
         );
         assert_eq!(normalize("a 13 y/o girl"), "a 13 years old girl");
         assert_eq!(normalize("shes 14 yo"), "shes 14 years old");

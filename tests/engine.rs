@@ -398,6 +398,11 @@ fn courtesies_help_and_a_person_are_recognised() {
         "Good evening, I hope you are well.",
         "Thanks, I think I know what to do now. Goodnight.",
         "hiya how are you",
+        "cheers for that, means a lot",
+        "gtg mums calling, bye",
+        "hola! first time i use this",
+        "thanks, i will call them tomorrow",
+        "thanks, ill try that",
     ] {
         assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
     }
@@ -424,9 +429,26 @@ fn courtesies_help_and_a_person_are_recognised() {
     ] {
         assert_eq!(decide(text).intent, Intent::Help, "{text}");
     }
+    for text in [
+        "can i tawk to a reel person plz",
+        "is a mod online? need to talk to someone asap",
+        "can someone from ur team actually read this and reply",
+        "Is there a member of your safeguarding team I can speak to directly about a case?",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Human, "{text}");
+    }
+    for text in [
+        "who do ppl even call about this kind of stuff",
+        "is there somewhere in canada to report someone luring kids online",
+        "we live in poland, my daughter needs someone to talk to who isnt me",
+    ] {
+        assert_eq!(decide(text).intent, Intent::Signposting, "{text}");
+    }
+    // A club coach writes as a practitioner.
     assert_eq!(
-        decide("can i tawk to a reel person plz").intent,
-        Intent::Human
+        decide("what do i say if a kid tells me somethings going on at home? i coach u12s")
+            .audience,
+        Audience::Practitioner
     );
     assert_eq!(
         decide("wats the chidline numbr").intent,

@@ -30,6 +30,8 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(speak|talk) to (someone|somebody|a person|a human|staff|a member of staff) (who|that) (actually )?(works|work) (there|here|for you|for this)\b",
         r"\b(talk|speak|chat) to (a|an) (real|actual|human|proper) (counsellor|counselor|person|human|adult|moderator|someone)\b",
         r"\bmember of (your |the )?staff\b.{0,40}\b(discuss|raise)\b",
+        r"\bmember of (your|the) (\w+ )?(team|staff)\b.{0,40}\b(speak|talk|chat|discuss)\b",
+        r"\b(someone|somebody|anyone|a person|a human) (from|on|in) (ur|your|the) (\w+ )?team\b.{0,30}\b(read|reply|answer|respond|look at|see|get back)\b",
         r"\b(is there|can i talk to|can i speak to) (a |an )?(person|human)\b",
         r"\bthrough with a person\b",
         r"\b(someone|somebody|anyone|a person) (on|from|in) (your|the) ([a-z]+ )?team\b.{0,40}\b(speak|talk|chat|message|call)\b",
@@ -109,7 +111,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
         r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|linea|lineas|ligne|linha|niños|ninos|kindertelefoon|zaufania|đường dây|hotline)\b",
         r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
-        r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids|a teen|a teenager|teens|teenagers|young people|children|a child)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
+        r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids|a teen|a teenager|teens|teenagers|young people|people|children|a child)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
         r"^(\w+ ){0,4}(number|numbers|hotline|helpline)$",
         r"\b(can i|could i|where can i|how can i)\b.{0,10}\b(text|call|phone|ring)\b.{0,10}\b(someone|somebody|anyone|a helpline|instead)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
@@ -126,6 +128,9 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhere (to|do i|do you|can i|should i|can we|do we) (call|ring|phone|contact|report)\b",
         r"\b(kindertelefon|kinder und jugendtelefon|nummer gegen kummer|bantay bata|talian kasih|kids help phone|disque 100|telefono azzurro|bris|barnens hjalplinje|mannerheim)\b",
         r"\bwho can i talk to\b",
+        r"\b(is there|are there|anywhere|somewhere) (somewhere|anywhere|a place|a website|a site|someone|somebody|an? (agency|organisation|organization|service))?\b.{0,30}\b(to|i can|we can|you can|people can) report\b",
+        r"\b(needs?|wants?) (someone|somebody|a person|an adult|a professional|a counsellor|a counselor) to talk to\b",
+        r"\bwho (can|could|will) help (me|us|my (son|daughter|child|kid))( here| there| in \w+)?$",
         r"\b(is there )?(anyone|someone|somebody) (i|we) (can|could) (text|call|phone|ring|message|talk to)\b",
         r"\bwhere (can|do|should|could) (i|you|we|someone|kids|teens) (get|find) (help|support|someone to talk to)\b",
         r"\bwho (am i|are we|is someone) (meant|supposed) to (talk|speak|go|turn) to\b",
@@ -286,7 +291,7 @@ pub const GREETING_FILLER: &[&str] = &[
 /// evening, i hope you are well", "thanks, i think i know what to do now".
 pub static COURTESY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(thats|that is|that was|thats literally) (everything|all|exactly what|just what) (i|we) (needed|wanted|need|was after)\b|\b(its )?(my )?first time (i (use|used|am using|m using|try|tried|have used|ve used) |using |here|on here|trying )(this|it|this bot)?\b|\b(it |that |this )?means (a lot|so much|the world)( to me)?\b|\bmuch appreciated\b|\b(i )?(really )?appreciate (it|that|this|you)( so much| a lot| loads)?\b|\b(my )?(mum|mums|mom|moms|dad|dads|parents|nan|nans|gran|grans) (is |s |are )?(calling|shouting|here|home|calling me|shouting me)\b|\b(i will|ill|i ll|im going to|im gonna|gonna|i am going to) (call|ring|text|phone|contact|message) (them|it|that number|the number|the helpline|childline|her|him)( tomorrow| today| tonight| later| now| in the morning| after school)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
+        r"\b(i )?hope (you are|youre|you re|ur|u r|all is|everything is|your day is|youve had|you have had|you had) (well|good|ok|okay|fine|doing well|going well|a good (day|night|evening|week|weekend))\b|\bhow are (you|u|ya)( doing| today| all)?\b|\bhave a (good|nice|great|lovely) (day|night|evening|weekend)\b|\bi (think i )?know what to do now\b|\b(that|this|it|you) (really )?(helps|helped)\b|\bgood ?night\b|\bsleep well\b|\b(did not|didnt) expect (that|this) from a (bot|chatbot|robot)\b|\b(thats|that is|this is|that was|it was) (really |so |very |actually )?(reassuring|helpful|useful|kind)\b|\bthanks? (you )?for listening\b|\b(thats|that is|that was|thats literally) (everything|all|exactly what|just what) (i|we) (needed|wanted|need|was after)\b|\b(its )?(my )?first time (i (use|used|am using|m using|try|tried|have used|ve used) |using |here|on here|trying )(this|it|this bot)?\b|\b(it |that |this )?means (a lot|so much|the world)( to me)?\b|\bmuch appreciated\b|\b(i )?(really )?appreciate (it|that|this|you)( so much| a lot| loads)?\b|\b(my )?(mum|mums|mom|moms|dad|dads|parents|nan|nans|gran|grans) (is |s |are )?(calling|shouting|here|home|calling me|shouting me)\b|\b(i will|ill|i ll|im going to|im gonna|gonna|i am going to) (call|ring|text|phone|contact|message) (them|it|that number|the number|the helpline|childline|her|him)( tomorrow| today| tonight| later| now| in the morning| after school)?\b|\b(i will|ill|i ll|im gonna|gonna|i am going to|im going to|going to|will) (try|give) (that|it|this|those|them)( a go| out| a try)?( now| tomorrow| later| tonight)?\b|\b(im|i am|ill|i will) (going to |gonna )?(tell|talk to|speak to) (my|a|the) \w+( \w+)? (tomorrow|today|tonight|later|in the morning|on monday|after school)\b|\b(gonna|going to|off to) (go )?(tell|talk to|speak to) (my|a|the) \w+( now| tomorrow| later| tonight)?\b",
     )
 });
 
