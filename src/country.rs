@@ -18,7 +18,7 @@ const WORD_CODES: &[&str] = &[
 /// "from", "to" or "helpline".
 const AMBIGUOUS: &[&str] = &[
     "jordan", "georgia", "turkey", "chad", "jersey", "guinea", "niger", "china", "india", "us",
-    "kl",
+    "kl", "cork",
 ];
 
 /// Finds countries in normalised text.

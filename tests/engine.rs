@@ -434,6 +434,8 @@ fn courtesies_help_and_a_person_are_recognised() {
         "is a mod online? need to talk to someone asap",
         "can someone from ur team actually read this and reply",
         "Is there a member of your safeguarding team I can speak to directly about a case?",
+        "pass me to one of ur staff pls",
+        "I'd like to discuss a concern directly with one of your safeguarding staff rather than here.",
     ] {
         assert_eq!(decide(text).intent, Intent::Human, "{text}");
     }
@@ -441,9 +443,17 @@ fn courtesies_help_and_a_person_are_recognised() {
         "who do ppl even call about this kind of stuff",
         "is there somewhere in canada to report someone luring kids online",
         "we live in poland, my daughter needs someone to talk to who isnt me",
+        "whats the childhelp number in america",
+        "how do i report child abuse pics i found on a forum?",
     ] {
         assert_eq!(decide(text).intent, Intent::Signposting, "{text}");
     }
+    // Asking whether anyone is there is a hello, not a request for a person.
+    assert_eq!(decide("hello? anyone there").intent, Intent::Greeting);
+    assert_eq!(
+        decide("Hi, I'm a foster carer - what kind of help can this bot give me?").intent,
+        Intent::Help
+    );
     // A club coach writes as a practitioner.
     assert_eq!(
         decide("what do i say if a kid tells me somethings going on at home? i coach u12s")

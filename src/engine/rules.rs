@@ -42,14 +42,15 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(put|get|send) me (thru|through) to\b",
         r"\bconnect me\b.{0,20}\b(with|to)\b",
         r"\b(isnt|is not|not|aint) (a |an )?(bot|robot|ai|machine|computer|chat ?bot|program)\b",
-        r"\b(pass|put|transfer|hand|send|switch) me (on |over |across )?(to|over to|through to) (a|an|the|some) (human|person|real person|moderator|mod|adult|staff|member of staff)\b",
+        r"\b(pass|put|transfer|hand|send|switch) me (on |over |across )?(to|over to|through to) (a|an|the|some|one of (ur|your|the)) (human|person|real person|moderator|mod|adult|staff|member of staff|people|team|moderators|mods|humans)\b",
+        r"\b(discuss|talk|speak|raise)\b.{0,40}\b(with|to) (one of )?(your|ur) (\w+ )?(staff|team|people|moderators|mods)\b",
         r"\b(speak|talk) (to|with) (one of )?(your|the) (safeguarding |support |welfare |pastoral )?(staff|team|people|lead|officers?)( members?)? (directly|in person|please|now)\b",
         r"\b(someone|somebody|a person|anyone) (who|that) (isnt|is not|aint|s not) (a |an )?(computer|bot|robot|ai|machine|chat ?bot|program)\b",
         r"\bmember of (your|the) (team|staff)\b.{0,40}\b(speak|talk|chat|discuss)\b",
         r"\b(prefer|rather|want) not (to )?(do|talk|go|discuss|say)( it| this| that)? (through|with|via|to|over) (a |an |the |this )?(chat ?bot|bot|computer|machine|ai)\b",
         r"\bactual(ly)? (a )?(human|person|people)\b",
         r"\ba real (one|person|human)\b",
-        r"\b(is )?(anyone|anybody|someone|somebody) (actually |really )?(there|real|human|reading this)\b",
+        r"\b(is )?(anyone|anybody|someone|somebody) (actually |really )?(real|human|reading this)\b|\b(anyone|anybody|someone|somebody) (actually|really) there\b",
         r"\b(all )?automated\b",
         r"\b(mod|mods|moderator|moderators|admin|admins|staff|team|safeguarding lead|dsl)\b.{0,30}\b(dm|message|contact|call|text|talk to|speak to|get in touch|reach out|email)\b.{0,10}\b(me|us)\b",
         r"\b(talk|speak|chat|discuss this)\b.{0,20}\b(with|to)\b.{0,25}\b(mod|mods|moderator|admin|staff|member of (your |the )?staff|safeguarding lead|your team|someone from (your|the) team|a member)\b",
@@ -70,6 +71,7 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\bwhat (can|do|does|could|else can) (you|u|this|this bot|this chatbot|this chat|the chatbot|this tool|the bot|it|waymark) (actually |even |really )?(do|help with|help me with|help us with|offer|help)( for (me|us|staff|teachers|parents|schools|students|kids|young people))?( exactly| here| then)?$",
         r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics)\b.{0,20}\bask\b",
+        r"\bwhat (kind|sort|type)s? of (help|support|advice|info|information) (can|does|will|could|do) (this|you|u|the|it)( bot| tool| service| chat| thing)? (give|offer|provide|do)\b",
         r"\bwhat (kind|sort|type)s? of (stuff|things|questions|topics) (can|does|will|could) (this|the|you|it)( tool| bot| service| thing| chat)? (answer|help with|do|cover|handle)\b",
         r"\bwhat (can|should) i ask\b",
         r"^(help|menu|commands|options|start|topics)( please)?$",
@@ -104,6 +106,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(helplines?|hotlines?|childline|child line|kids helpline|crisis line)\b",
         r"\b(number|numbers)\b.{0,20}\b(call|ring|phone|text|for|to)\b|\bphone\b.{0,10}\b(call|ring|text)\b",
         r"\bwhats the (number|helpline|line) (here|there|in)\b",
+        r"\bwhats the ([a-z]+ ){1,2}(number|helpline|hotline|line) (here|there|in|for)\b",
         r"\bwho (can|could|should|do) i (message|text|call|ring|contact)\b",
         r"\b(reporting|report|abuse|crisis|support) (line|number|hotline|helpline)s?\b",
         r"\bwhere (i can|can i|could i|do i) (talk|speak|go) (to (somebody|someone|anyone)|for help)\b",
@@ -115,11 +118,12 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"^(\w+ ){0,4}(number|numbers|hotline|helpline)$",
         r"\b(can i|could i|where can i|how can i)\b.{0,10}\b(text|call|phone|ring)\b.{0,10}\b(someone|somebody|anyone|a helpline|instead)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
-        r"\b(report|reporting)\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material)\b",
+        r"\bhow (do|can|should|could|would) (i|you|we|u|people|someone) report\b.{0,40}\b(child abuse|abuse (images?|pics|pictures|material|videos?|content)|csam|child (porn|pornography|sexual abuse material)|illegal (images?|content|pics|videos?))\b",
+        r"\b(report|reporting)\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse (images?|material|pics|videos?))\b",
         r"\bis there (a|any|like a)\b.{0,20}\b(number|line|service|someone|somebody)\b",
         r"\b(emergency number|police number)\b",
         r"\bwho (would|do|can|should|could) i (even |actually )?(ring|call|phone) (here|there|in)\b",
-        r"\b(youthline|youth line|lifeline|kids helpline|nummer gegen kummer|kindertelefoon)\b",
+        r"\b(youthline|youth line|lifeline|kids helpline|nummer gegen kummer|kindertelefoon|childhelp)\b",
         r"\bwho (to|do i) (call|ring|phone|contact)\b",
         r"\b(anywhere|anyone|somewhere|someone|somebody) (i|we|you|kids|teens|children|young people|people) (can|could) (call|ring|phone|text)\b",
         r"\b(protection|abuse|crisis|support|emergency|police|kids|child|children|childrens|youth|teen) (number|numbers|hotline|phone line)\b",
@@ -172,6 +176,7 @@ pub static REPORTING: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\breports?\b.{0,30}\b(websites?|sites?|urls?|links?|abuse images?|abuse material|csam|child abuse|exploitation)\b",
         r"\b(ceop|cybertipline|cybertip|ncmec|iwf|take it down|report remove|inhope|esafety)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
+        r"\bhow (do|can|should|could|would) (i|you|we|u|people|someone) report\b.{0,40}\b(child abuse|abuse (images?|pics|pictures|material|videos?|content)|csam|child (porn|pornography|sexual abuse material)|illegal (images?|content|pics|videos?))\b",
         r"\bwho (do|can|should|could) (i|we|you) (send|give|report|forward) (the |this |that |a )?(link|url|post|video|account)( to)?\b",
         r"\bwho (deals|deal) with\b.{0,40}\b(abuse|images?|pictures?|videos?|content|material|links?)\b",
         r"\bwho (do|can|should|could|would) (i|you|we|people) report\b.{0,40}\b(abuse|exploitation|images?|pictures?|videos?|content|material|stuff|links?)\b",
@@ -328,6 +333,7 @@ pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bone of my (year \d+s?|pupils|students|young people|kids)\b",
         r"\b(on my caseload|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
         r"\b(a|the) (pupil|student)\b.{0,30}\b(told|disclosed|came to)\b",
+        r"\b(edtech|ed tech|startup|start up|tech company|trust and safety|trust safety|(our|my) (app|platform|product|company|startup))\b",
         r"\bi (coach|manage|run|teach|lead|help run|volunteer (at|with|for)) (a |an |the |our |my )?(u ?\d+s?|under \d+s|juniors?|(junior |youth |kids |girls |boys )?(football|rugby|netball|hockey|cricket|swim|swimming|dance|drama|scout|guide|youth|sports?|chess|coding|athletics|gymnastics|basketball) (club|team|group|squad|class))\b",
     ])
 });
@@ -342,7 +348,7 @@ pub static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
 /// A question or a request for advice.
 pub static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(what|whats|how|hows|why|when|where|who|whos|which|is|are|am|can|could|should|would|will|do|does|did|any|tips|advice|help|explain|tell me|give me|show me|list|summarise|summarize|describe|outline|define|remind me)\b|\b(do|does|did|can|could|would|will|is|are|should|shall) (you|it|they|he|she|i|we|that|this|there|people|someone|anyone)\b|\b(what|whats|how|hows|why|can i|can you|could i|should i|should we|do i|do we|is it|is that|is this|are there|any (advice|tips|ideas)|need (to|help|advice)|want to know|wondering|not sure|help me|what to do|meaning of|mean|difference|overview|signs)\b",
+        r"^(what|whats|how|hows|why|when|where|who|whos|which|is|are|am|can|could|should|would|will|do|does|did|any|tips|advice|help|explain|tell me|give me|show me|list|summarise|summarize|describe|outline|define|remind me)\b|\b(do|does|did|can|could|would|will|is|are|should|shall) (you|it|they|he|she|i|we|that|this|there|people|someone|anyone)\b|\b(what|whats|how|hows|why|can i|can you|could i|should i|should we|do i|do we|is it|is that|is this|are there|any (advice|tips|ideas)|need (to|help|advice)|want to know|wondering|not sure|help me|what to do|meaning of|mean|difference|overview|signs)\b|\bany (\w+ )?(advice|tips|ideas|suggestions)\b|\b(forgot|forgotten|cant remember|dont remember|remind me)\b",
     )
 });
 
