@@ -403,6 +403,7 @@ fn courtesies_help_and_a_person_are_recognised() {
         "hola! first time i use this",
         "thanks, i will call them tomorrow",
         "thanks, ill try that",
+        "ty, thats sorted it",
     ] {
         assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
     }
@@ -435,6 +436,8 @@ fn courtesies_help_and_a_person_are_recognised() {
         "can someone from ur team actually read this and reply",
         "Is there a member of your safeguarding team I can speak to directly about a case?",
         "pass me to one of ur staff pls",
+        "can i speak to one of the leaders instead",
+        "i dont want the bot i want to talk to someone",
         "I'd like to discuss a concern directly with one of your safeguarding staff rather than here.",
     ] {
         assert_eq!(decide(text).intent, Intent::Human, "{text}");
