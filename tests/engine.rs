@@ -394,68 +394,85 @@ fn a_disclosure_at_the_end_of_a_very_long_message_is_still_seen() {
 
 #[test]
 fn courtesies_help_and_a_person_are_recognised() {
-    for text in [
-        "Good evening, I hope you are well.",
-        "Thanks, I think I know what to do now. Goodnight.",
-        "hiya how are you",
-        "cheers for that, means a lot",
-        "gtg mums calling, bye",
-        "hola! first time i use this",
-        "thanks, i will call them tomorrow",
-        "thanks, ill try that",
-        "ty, thats sorted it",
+    use Intent::{Greeting, Help, Human, Signposting};
+    for (text, intent) in [
+        ("Good evening, I hope you are well.", Greeting),
+        (
+            "Thanks, I think I know what to do now. Goodnight.",
+            Greeting,
+        ),
+        ("hiya how are you", Greeting),
+        ("cheers for that, means a lot", Greeting),
+        ("gtg mums calling, bye", Greeting),
+        ("hola! first time i use this", Greeting),
+        ("thanks, i will call them tomorrow", Greeting),
+        ("thanks, ill try that", Greeting),
+        ("ty, thats sorted it", Greeting),
+        (
+            "cheers, that was actually useful. did not expect that from a bot tbh",
+            Greeting,
+        ),
+        (
+            "Thank you so much, that's really reassuring. Goodnight.",
+            Greeting,
+        ),
+        // Asking whether anyone is there is a hello, not a request for a person.
+        ("hello? anyone there", Greeting),
+        ("wat do i even use this for", Help),
+        (
+            "I'm a social worker trialling this for my team. What is it able to do?",
+            Help,
+        ),
+        ("What I can ask you? Which topics you know?", Help),
+        ("wat do u do? r u a robot", Help),
+        (
+            "Hi, I'm a foster carer - what kind of help can this bot give me?",
+            Help,
+        ),
+        (
+            "Hello, I'm a youth worker - is this bot just for the young people or can staff use it too?",
+            Help,
+        ),
+        ("can i tawk to a reel person plz", Human),
+        ("is a mod online? need to talk to someone asap", Human),
+        (
+            "can someone from ur team actually read this and reply",
+            Human,
+        ),
+        (
+            "Is there a member of your safeguarding team I can speak to directly about a case?",
+            Human,
+        ),
+        ("pass me to one of ur staff pls", Human),
+        ("can i speak to one of the leaders instead", Human),
+        ("i dont want the bot i want to talk to someone", Human),
+        (
+            "I'd like to discuss a concern directly with one of your safeguarding staff rather than here.",
+            Human,
+        ),
+        ("wats the chidline numbr", Signposting),
+        ("nigeria child abuse reporting line?", Signposting),
+        ("who do ppl even call about this kind of stuff", Signposting),
+        (
+            "is there somewhere in canada to report someone luring kids online",
+            Signposting,
+        ),
+        (
+            "we live in poland, my daughter needs someone to talk to who isnt me",
+            Signposting,
+        ),
+        ("whats the childhelp number in america", Signposting),
+        (
+            "how do i report child abuse pics i found on a forum?",
+            Signposting,
+        ),
     ] {
-        assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
+        assert_eq!(decide(text).intent, intent, "{text}");
     }
     // A courtesy does not hide a question.
     assert_ne!(
         decide("good evening, i hope you are well, how do i report a fake account").intent,
-        Intent::Greeting
-    );
-    for text in [
-        "wat do i even use this for",
-        "I'm a social worker trialling this for my team. What is it able to do?",
-    ] {
-        assert_eq!(decide(text).intent, Intent::Help, "{text}");
-    }
-    for text in [
-        "cheers, that was actually useful. did not expect that from a bot tbh",
-        "Thank you so much, that's really reassuring. Goodnight.",
-    ] {
-        assert_eq!(decide(text).intent, Intent::Greeting, "{text}");
-    }
-    for text in [
-        "What I can ask you? Which topics you know?",
-        "wat do u do? r u a robot",
-    ] {
-        assert_eq!(decide(text).intent, Intent::Help, "{text}");
-    }
-    for text in [
-        "can i tawk to a reel person plz",
-        "is a mod online? need to talk to someone asap",
-        "can someone from ur team actually read this and reply",
-        "Is there a member of your safeguarding team I can speak to directly about a case?",
-        "pass me to one of ur staff pls",
-        "can i speak to one of the leaders instead",
-        "i dont want the bot i want to talk to someone",
-        "I'd like to discuss a concern directly with one of your safeguarding staff rather than here.",
-    ] {
-        assert_eq!(decide(text).intent, Intent::Human, "{text}");
-    }
-    for text in [
-        "who do ppl even call about this kind of stuff",
-        "is there somewhere in canada to report someone luring kids online",
-        "we live in poland, my daughter needs someone to talk to who isnt me",
-        "whats the childhelp number in america",
-        "how do i report child abuse pics i found on a forum?",
-    ] {
-        assert_eq!(decide(text).intent, Intent::Signposting, "{text}");
-    }
-    // Asking whether anyone is there is a hello, not a request for a person.
-    assert_eq!(decide("hello? anyone there").intent, Intent::Greeting);
-    assert_eq!(
-        decide("Hi, I'm a foster carer - what kind of help can this bot give me?").intent,
-        Intent::Help
+        Greeting
     );
     // A club coach writes as a practitioner.
     assert_eq!(
@@ -463,20 +480,8 @@ fn courtesies_help_and_a_person_are_recognised() {
             .audience,
         Audience::Practitioner
     );
-    assert_eq!(
-        decide("wats the chidline numbr").intent,
-        Intent::Signposting
-    );
-    assert_eq!(
-        decide("nigeria child abuse reporting line?").intent,
-        Intent::Signposting
-    );
-    assert_eq!(
-        decide("Hello, I'm a youth worker - is this bot just for the young people or can staff use it too?").intent,
-        Intent::Help
-    );
     let d = decide("is there a mod online rn i need to tell someone smth");
-    assert_eq!(d.intent, Intent::Human);
+    assert_eq!(d.intent, Human);
     assert!(d.escalate);
     // A question about a framework is guidance, even when it names helplines.
     let d = ENGINE.decide(
