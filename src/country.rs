@@ -14,6 +14,10 @@ const WORD_CODES: &[&str] = &[
     "de", "es", "ca", "mt", "tn", "sm", "st", "ms", "dm",
 ];
 
+/// Names that are a country only right before a helpline word ("sa childline"): "sa" is also
+/// "sexual assault", and "in sa" may be South Australia.
+const HELPLINE_ONLY: &[&str] = &["sa"];
+
 /// Names that are also ordinary words or people's names: read as a country only after "in",
 /// "from", "to" or "helpline".
 const AMBIGUOUS: &[&str] = &[
@@ -156,6 +160,14 @@ impl CountryMatcher {
                                 | "suicide"
                         )
                     });
+                    let helpline_before =
+                        i > 0 && matches!(words[i - 1], "childline" | "helpline" | "helplines");
+                    if HELPLINE_ONLY.contains(&candidate.as_str())
+                        && !helpline_next
+                        && !helpline_before
+                    {
+                        continue;
+                    }
                     if len == 1
                         && AMBIGUOUS.contains(&candidate.as_str())
                         && !cue(i)

@@ -585,6 +585,11 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "nothin" => "nothing",
         "everythin" => "everything",
         "agn" | "agen" => "again",
+        // Vowels dropped from the words of a threat: "he wnts mor vids".
+        "wnts" | "wnats" => "wants",
+        "wnt" => "want",
+        "mor" | "mre" => "more",
+        "leakd" | "leekd" | "leekt" => "leaked",
         // A younger child's spelling of the words that carry a disclosure.
         "scrached" | "scrachd" | "scratcht" | "scrachted" => "scratched",
         "scrach" | "scrath" => "scratch",

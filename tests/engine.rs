@@ -176,6 +176,13 @@ fn countries_are_found_by_name_demonym_and_native_name() {
         Some("IN")
     );
     assert_eq!(decide("my cousin india is so annoying").country, None);
+    // "sa" is South Africa only beside a helpline word: it is also "sexual assault", and "in sa"
+    // may be South Australia.
+    assert_eq!(decide("sa childline number?").country.as_deref(), Some("ZA"));
+    assert_eq!(decide("childline sa").country.as_deref(), Some("ZA"));
+    assert_eq!(decide("sa happened to me at a party").country, None);
+    assert_eq!(decide("i live in sa").country, None);
+    assert_eq!(decide("im from cork").country.as_deref(), Some("IE"));
     // A people's word names a country only when used of oneself.
     assert_eq!(
         decide("im german, who can i call").country.as_deref(),

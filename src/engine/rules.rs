@@ -59,6 +59,7 @@ pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(is there|are there|is anyone|any) (a |an )?(mod|moderator|admin|staff|adult|person|human)s? (online|on|here|around|available|about|awake|in)\b",
         r"\b(is|are) (a|an|the|any|some|one of the) (mod|moderator|admin|staff member|member of staff|adult|person|human|real person)s? (online|on here|here|around|available|about|awake)\b",
         r"\binstead of (the |a |this |a stupid )?(bot|robot|ai|machine)\b",
+        r"\b(is there|have you got|do you have|is) (a|an|someone|somebody|anyone) (\w+ ){0,2}(on your side|at your end|from your (team|side|end|organisation|organization))\b.{0,40}\b(speak|talk|call|ring|phone)\b",
         r"\b(speak|talk|chat) (to|with) (one of )?(the|your|ur) (leaders|youth leaders|staff|teachers|adults|moderators|mods|team|people in charge|grown ups)\b",
         r"\b(dont|do not) want (the|a|this|to talk to the|to talk to a|to talk to this) (bot|robot|ai|machine|chatbot|chat bot)\b",
         r"\b(talk|speak|chat) to (a |an )?(reel|rael|reall|reeal) (person|human|one)\b",
