@@ -241,7 +241,7 @@ impl Mention {
     fn new(code: &str, words: &[&str], at: usize, len: usize) -> Mention {
         static CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(
-                r"\b(im|i am|i live|we live|were|we are|i stay|staying|living|from here|based|moved|moving|move|relocating|exchange|holiday|visiting|trip|travelling|traveling|abroad|helplines?|hotlines?|numbers?|childline|call|phone|ring|text|help|support|services?|kids|teens|children|youth|child)\b",
+                r"\b(im|i am|i live|we live|were|we are|i stay|staying|living|from here|based|moved|moving|move|relocating|exchange|holiday|visiting|trip|travelling|traveling|abroad|going to|flying to|off to|heading to|go to|fly to|travel to|helplines?|hotlines?|numbers?|childline|call|phone|ring|text|help|support|services?|kids|teens|children|youth|child)\b",
             )
             .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });

@@ -178,11 +178,21 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     assert_eq!(decide("my cousin india is so annoying").country, None);
     // "sa" is South Africa only beside a helpline word: it is also "sexual assault", and "in sa"
     // may be South Australia.
-    assert_eq!(decide("sa childline number?").country.as_deref(), Some("ZA"));
+    assert_eq!(
+        decide("sa childline number?").country.as_deref(),
+        Some("ZA")
+    );
     assert_eq!(decide("childline sa").country.as_deref(), Some("ZA"));
     assert_eq!(decide("sa happened to me at a party").country, None);
     assert_eq!(decide("i live in sa").country, None);
     assert_eq!(decide("im from cork").country.as_deref(), Some("IE"));
+    // A writer going somewhere asks for the helpline there, whatever country they gave before.
+    let home = decide("im in ireland");
+    let trip = ENGINE.decide(
+        "going to germany on the school exchange next week, whats the child helpline over there",
+        &home.state,
+    );
+    assert_eq!(trip.country.as_deref(), Some("DE"));
     // A people's word names a country only when used of oneself.
     assert_eq!(
         decide("im german, who can i call").country.as_deref(),
