@@ -144,7 +144,14 @@ impl CountryMatcher {
                     continue;
                 }
                 let candidate = words[i..i + len].join(" ");
-                if may_start && let Some(code) = self.names.get(&candidate) {
+                // "childline south africas number": a name with a possessive "s".
+                let named = self.names.get(&candidate).or_else(|| {
+                    candidate
+                        .strip_suffix('s')
+                        .filter(|name| name.len() >= 4)
+                        .and_then(|name| self.names.get(name))
+                });
+                if may_start && let Some(code) = named {
                     // "us crisis line", "india helpline": a helpline word right after settles it.
                     // Within the next three words: "us child abuse hotline".
                     let helpline_next = words.iter().skip(i + len).take(3).any(|w| {
@@ -248,7 +255,7 @@ impl Mention {
         let before = words[at.saturating_sub(5)..at].join(" ");
         let after = words[(at + len).min(words.len())..(at + len + 3).min(words.len())].join(" ");
         static AFTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support)\b")
+            regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support|for the (summer|holidays?|hols|week|weekend|month|year|term)|over the (summer|holidays?)|this (summer|week|weekend|month))\b")
                 .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });
         // "at eaton centre toronto and he…", "in sydney rn": a message that opens with where it is.

@@ -372,6 +372,7 @@ fn undo_leet(token: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '£' | '$' | '€'))
         && (is_unit(&unit) || leading.starts_with(['£', '$', '€']))
+        && leading.chars().any(|c| c.is_ascii_digit())
     {
         return token.to_string();
     }
@@ -718,6 +719,11 @@ mod tests {
         assert_eq!(
             normalize("0ld3r guy 1t 20mins 2nd"),
             "older guy it 20mins 2nd"
+        );
+        // A currency sign with no number is a letter ("$u1c1dal").
+        assert_eq!(
+            normalize("feeling $u1c1dal, owes £5k"),
+            "feeling suicidal owes £5k"
         );
         // Age groups, school years and consoles are names.
         assert_eq!(

@@ -186,6 +186,12 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     assert_eq!(decide("sa happened to me at a party").country, None);
     assert_eq!(decide("i live in sa").country, None);
     assert_eq!(decide("im from cork").country.as_deref(), Some("IE"));
+    assert_eq!(
+        decide("whats childline south africas number now")
+            .country
+            .as_deref(),
+        Some("ZA")
+    );
     // A writer going somewhere asks for the helpline there, whatever country they gave before.
     let home = decide("im in ireland");
     let trip = ENGINE.decide(
