@@ -135,7 +135,12 @@ impl SimilarExamples {
         let mut norms = Vec::with_capacity(raw.len());
         for (i, (label, text, terms)) in raw.into_iter().enumerate() {
             let mut norm = 0.0;
-            for t in terms.iter().collect::<std::collections::HashSet<_>>() {
+            // Each word once, in a fixed order: a float sum in a hash set's order differs from
+            // run to run in the last bit, and two examples that tie would swap places.
+            let mut unique: Vec<&String> = terms.iter().collect();
+            unique.sort_unstable();
+            unique.dedup();
+            for t in unique {
                 if let Some(word) = words.get_mut(t) {
                     norm += word.idf * word.idf;
                     word.postings.push(i as u32);
@@ -240,5 +245,27 @@ impl SimilarExamples {
             example: self.examples[first].text.clone(),
             similarity: first_sim,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Built twice from the same knowledge, the net is the same to the last bit: two examples
+    /// that tie must not swap places from one run to the next.
+    #[test]
+    fn the_net_is_built_the_same_every_time() {
+        let knowledge = crate::Knowledge::bundled().expect("bundled knowledge loads");
+        let analyzer = crate::index::Analyzer::default();
+        let a = SimilarExamples::new(&knowledge, &analyzer);
+        let b = SimilarExamples::new(&knowledge, &analyzer);
+        assert_eq!(a.examples.len(), b.examples.len());
+        let same = a
+            .norms
+            .iter()
+            .zip(&b.norms)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "example norms differ between two builds");
     }
 }
