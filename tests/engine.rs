@@ -489,9 +489,23 @@ fn courtesies_help_and_a_person_are_recognised() {
             "how do i report child abuse pics i found on a forum?",
             Signposting,
         ),
+        ("who can kids in malaysia talk to", Signposting),
+        (
+            "is there a real moderator on? id feel better talking to a human",
+            Human,
+        ),
+        (
+            "Hi, I'm a school nurse - what sort of things can this service help me with?",
+            Help,
+        ),
     ] {
         assert_eq!(decide(text).intent, intent, "{text}");
     }
+    // "What can you actually do" asks for the menu only on its own.
+    assert_ne!(
+        decide("what can u actually do if a pic of u gets posted without u saying yes").intent,
+        Help
+    );
     // A courtesy does not hide a question.
     assert_ne!(
         decide("good evening, i hope you are well, how do i report a fake account").intent,

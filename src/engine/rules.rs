@@ -18,7 +18,7 @@ fn re(pattern: &str) -> Regex {
 pub static HUMAN: LazyLock<RegexSet> = LazyLock::new(|| {
     set(&[
         r"\b(talk|speak|chat|message|text)\b.{0,20}\b(to|with)\b.{0,12}\b(real|actual|proper|live)\b.{0,10}\b(person|human|someone|people|adult)\b",
-        r"\b(talk|speak|chat)\b.{0,10}\b(to|with)\b.{0,6}\b(a|an|some)\b.{0,8}\b(person|human|moderator|mod|adult|staff)\b",
+        r"\b(talk|talking|speak|speaking|chat|chatting)\b.{0,10}\b(to|with)\b.{0,6}\b(a|an|some)\b.{0,8}\b(person|human|moderator|mod|adult|staff)\b",
         r"\b(real|actual)\b.{0,8}\b(person|human|people)\b",
         r"\bnot\b.{0,6}\b(a )?(bot|robot|machine)\b",
         r"\b(get|want|need|contact|call|fetch)\b.{0,10}\b(a |the )?(moderator|mod|mods|admin|human)\b",
@@ -97,10 +97,10 @@ pub static HELP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bwhat (is|are) (it|this|you|this bot|the bot|this tool|this thing) (able to|capable of)( do| doing)?\b|^what (is|are) (this|this bot|this tool|this thing|you) (even )?(for|good for)$",
         r"\bis this (the|a) (help|helper|support|safety|advice)? ?(bot|chat|service|line|thing)\b",
         r"^what do (you|u) do( exactly| here| then)?$|\bare (you|u) a (robot|bot|ai|machine)\b",
-        r"\bwhat (sort|kind|type)s? of (things|stuff|questions) (can|could|do) (you|u|this|it) (help|do|answer)\b",
+        r"\bwhat (sort|kind|type)s? of (things|stuff|questions) (can|could|do) (you|u|this|it)( bot| service| tool| chat| chatbot)? (help|do|answer)\b",
         r"\bwhat (this|the|your) (service|bot|tool|chat|chatbot) (offers|does|can do|provides|is for)\b",
         r"\bwhat (i can|can i|should i) ask\b|\bwhich topics (you know|do you know|can you|you cover|do you cover)\b",
-        r"^what (do|can) (you|u) (actually|really|even) do\b|\bwhat can (this|the|your) (bot|tool|service|chat) (help|do for) (me|us|my \w+|our \w+)( with)?\b",
+        r"^what (do|can) (you|u) (actually|really|even) do( for me| for us| here| then| exactly)?$|\bwhat can (this|the|your) (bot|tool|service|chat) (help|do for) (me|us|my \w+|our \w+)( with)?\b",
         r"\bcan (this|the|you|u) ?(bot|tool|service|chat|chatbot|thing)? help (me |us |staff )?with (\w+ )?(questions|stuff|things|queries|issues)$",
         r"\bis (this|it|the bot|this bot) (just|only) for\b|\bcan (staff|teachers|parents|adults|professionals|youth workers) use (it|this|you)\b|\bwhat (sort|kind|type)s? of (questions|things|stuff) can (i|we) (use|ask) (this|it|you)\b",
     ])
@@ -120,7 +120,7 @@ pub static SIGNPOST: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(help ?line|phone line|crisis line|support line|text line)\b",
         r"\b(ayuda|ajuda|aide|hilfe|pomoc|aiuto|hulp|hjalp|apua|yardim|bantuan|tulong|numero|número|numéro|nummer|telefono|teléfono|telefone|telefon|línea|linea|lineas|ligne|linha|niños|ninos|kindertelefoon|zaufania|đường dây|hotline)\b",
         r"\b(what|which|any)\b.{0,12}\b(number|numbers)\b",
-        r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids|a teen|a teenager|teens|teenagers|young people|people|children|a child)\b.{0,12}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
+        r"\bwho (can|do|should|could) (i|you|we|someone|a kid|kids|a teen|a teenager|teens|teenagers|young people|people|children|a child)\b.{0,20}\b(call|phone|ring|text|talk to|contact|go to|reach)\b",
         r"^(\w+ ){0,4}(number|numbers|hotline|helpline)$",
         r"\b(can i|could i|where can i|how can i)\b.{0,10}\b(text|call|phone|ring)\b.{0,10}\b(someone|somebody|anyone|a helpline|instead)\b",
         r"\bwhere (do|can|should|could) (i|you|we|people|someone)\b.{0,10}\breport\b",
@@ -341,7 +341,7 @@ pub static PRACTITIONER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\b(on my caseload|our staff|inset day|pshe|rshe|safeguarding policy|safeguarding procedure|case report|our safeguarding|my school s safeguarding)\b",
         r"\b(a|the) (pupil|student)\b.{0,30}\b(told|disclosed|came to)\b",
         r"\b(edtech|ed tech|startup|start up|tech company|trust and safety|trust safety|(our|my) (app|platform|product|company|startup))\b",
-        r"\b(our|the) (mods|moderators|mod team|moderation team)\b|\bif a (mod|moderator)\b|\bour (\w+ ){0,2}(charity|organisation|organization|ngo|academy|gym|youth group|project)\b",
+        r"\bour (\w+ ){0,2}(technicians?|employees|colleagues|volunteers)\b|\b(our|the) (mods|moderators|mod team|moderation team)\b|\bif a (mod|moderator)\b|\bour (\w+ ){0,2}(charity|organisation|organization|ngo|academy|gym|youth group|project)\b",
         r"\b(building|developing|making|we build|we make|designing) (a|an|our) (\w+ ){0,2}(app|platform|game|website|service)\b.{0,40}\b(guidelines|guidance|expect|required|requirements|cop|child online protection|safety by design)\b",
         r"\bi (coach|manage|run|teach|lead|help run|volunteer (at|with|for)) (a |an |the |our |my )?(u ?\d+s?|under \d+s|juniors?|(junior |youth |kids |girls |boys )?(football|rugby|netball|hockey|cricket|swim|swimming|dance|drama|scout|guide|youth|sports?|chess|coding|athletics|gymnastics|basketball) (club|team|group|squad|class))\b",
     ])
