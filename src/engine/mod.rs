@@ -186,7 +186,8 @@ pub struct Engine {
     knowledge: Knowledge,
     index: KnowledgeIndex,
     safety: SafetyRules,
-    similar: crate::similar::SimilarExamples,
+    /// The example net, built in the background (see [`Engine::new`]).
+    similar: std::sync::Arc<std::sync::OnceLock<crate::similar::SimilarExamples>>,
     countries: CountryMatcher,
     options: EngineOptions,
 }
@@ -195,19 +196,19 @@ impl Engine {
     /// Builds the engine: compiles the safety rules and builds the search index.
     pub fn new(knowledge: Knowledge, options: EngineOptions) -> Result<Engine> {
         let safety = knowledge.rules().clone();
-        // The example net does not need the index: both are built at once.
-        let net =
-            || crate::similar::SimilarExamples::new(&knowledge, &crate::index::Analyzer::default());
-        let (index, similar) = std::thread::scope(|scope| {
-            // Without a second thread (or if it failed), the net is built here.
-            let similar = std::thread::Builder::new().spawn_scoped(scope, net).ok();
-            let index = KnowledgeIndex::build(&knowledge);
-            let similar = similar
-                .and_then(|thread| thread.join().ok())
-                .unwrap_or_else(net);
-            (index, similar)
-        });
-        let index = index?;
+        // The example net (ten thousand labelled messages to analyse) takes longest to build and
+        // is not needed until the first message: it is built on a thread of its own, and a
+        // message that comes first waits for it. Without that thread, the first message builds it.
+        let similar = std::sync::Arc::new(std::sync::OnceLock::new());
+        let net = std::sync::Arc::clone(&similar);
+        let for_net = knowledge.clone();
+        let _ = std::thread::Builder::new()
+            .name("waymark-net".into())
+            .spawn(move || {
+                net.get_or_init(|| build_net(&for_net));
+            })
+            .inspect_err(|err| tracing::warn!(%err, "no thread to build the example net"));
+        let index = KnowledgeIndex::build(&knowledge)?;
         let countries = CountryMatcher::new(&knowledge);
         Ok(Engine {
             knowledge,
@@ -225,15 +226,24 @@ impl Engine {
     /// thread, or `None` if none could be started (the patterns then compile on first use).
     pub fn warm_up(&self) -> Option<std::thread::JoinHandle<()>> {
         let safety = self.safety.clone();
+        let net = std::sync::Arc::clone(&self.similar);
+        let knowledge = self.knowledge.clone();
         std::thread::Builder::new()
             .name("waymark-warm-up".into())
             .spawn(move || {
                 if let Err((pattern, err)) = safety.compile_all() {
                     tracing::error!(%pattern, %err, "a safety pattern does not compile");
                 }
+                // The example net too, so that joining this thread means everything is ready.
+                net.get_or_init(|| build_net(&knowledge));
             })
             .inspect_err(|err| tracing::warn!(%err, "no thread to compile the safety patterns"))
             .ok()
+    }
+
+    /// The example net, waiting for the thread building it if it is not ready yet.
+    fn net(&self) -> &crate::similar::SimilarExamples {
+        self.similar.get_or_init(|| build_net(&self.knowledge))
     }
 
     /// The knowledge the engine answers from.
@@ -311,7 +321,7 @@ impl Engine {
         }
         if hits.is_empty()
             && self.options.similar_examples
-            && let Some(similar) = self.similar.classify(&terms)
+            && let Some(similar) = self.net().classify(&terms)
             && !self
                 .safety
                 .cancels(similar.category, &d.normalized, &sentences)
@@ -548,6 +558,11 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// Builds the nearest-example net from the knowledge's labelled messages.
+fn build_net(knowledge: &Knowledge) -> crate::similar::SimilarExamples {
+    crate::similar::SimilarExamples::new(knowledge, &crate::index::Analyzer::default())
 }
 
 /// Parses `!command args`.
