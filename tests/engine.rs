@@ -491,6 +491,14 @@ fn courtesies_help_and_a_person_are_recognised() {
         ),
         ("who can kids in malaysia talk to", Signposting),
         (
+            "indonesia - anywhere kids can report violence or get help?",
+            Signposting,
+        ),
+        (
+            "Hi, I'm a youth worker - what could this bot help me and my young people with?",
+            Help,
+        ),
+        (
             "is there a real moderator on? id feel better talking to a human",
             Human,
         ),
