@@ -14,8 +14,8 @@ const WORD_CODES: &[&str] = &[
     "de", "es", "ca", "mt", "tn", "sm", "st", "ms", "dm",
 ];
 
-/// Names that are a country only right before a helpline word ("sa childline"): "sa" is also
-/// "sexual assault", and "in sa" may be South Australia.
+/// Names that are a country only right beside the word "childline" ("sa childline", "childline
+/// sa"): "sa" is also "sexual assault" ("an sa helpline"), and "in sa" may be South Australia.
 const HELPLINE_ONLY: &[&str] = &["sa"];
 
 /// Names that are also ordinary words or people's names: read as a country only after "in",
@@ -144,14 +144,7 @@ impl CountryMatcher {
                     continue;
                 }
                 let candidate = words[i..i + len].join(" ");
-                // "childline south africas number": a name with a possessive "s".
-                let named = self.names.get(&candidate).or_else(|| {
-                    candidate
-                        .strip_suffix('s')
-                        .filter(|name| name.len() >= 4)
-                        .and_then(|name| self.names.get(name))
-                });
-                if may_start && let Some(code) = named {
+                if may_start && let Some(code) = self.names.get(&candidate) {
                     // "us crisis line", "india helpline": a helpline word right after settles it.
                     // Within the next three words: "us child abuse hotline".
                     let helpline_next = words.iter().skip(i + len).take(3).any(|w| {
@@ -167,12 +160,9 @@ impl CountryMatcher {
                                 | "suicide"
                         )
                     });
-                    let helpline_before =
-                        i > 0 && matches!(words[i - 1], "childline" | "helpline" | "helplines");
-                    if HELPLINE_ONLY.contains(&candidate.as_str())
-                        && !helpline_next
-                        && !helpline_before
-                    {
+                    let beside_childline = (i > 0 && words[i - 1] == "childline")
+                        || words.get(i + len) == Some(&"childline");
+                    if HELPLINE_ONLY.contains(&candidate.as_str()) && !beside_childline {
                         continue;
                     }
                     if len == 1
@@ -248,14 +238,14 @@ impl Mention {
     fn new(code: &str, words: &[&str], at: usize, len: usize) -> Mention {
         static CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(
-                r"\b(im|i am|i live|we live|were|we are|i stay|staying|living|from here|based|moved|moving|move|relocating|exchange|holiday|visiting|trip|travelling|traveling|abroad|going to|flying to|off to|heading to|go to|fly to|travel to|helplines?|hotlines?|numbers?|childline|call|phone|ring|text|help|support|services?|kids|teens|children|youth|child)\b",
+                r"\b(im|i am|i live|we live|were|we are|i stay|staying|living|from here|based|moved|moving|move|relocating|exchange|holiday|visiting|trip|travelling|traveling|abroad|helplines?|hotlines?|numbers?|childline|call|phone|ring|text|help|support|services?|kids|teens|children|youth|child)\b",
             )
             .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });
         let before = words[at.saturating_sub(5)..at].join(" ");
         let after = words[(at + len).min(words.len())..(at + len + 3).min(words.len())].join(" ");
         static AFTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support|for the (summer|holidays?|hols|week|weekend|month|year|term)|over the (summer|holidays?)|this (summer|week|weekend|month))\b")
+            regex::Regex::new(r"\b(helplines?|hotlines?|numbers?|childline|crisis|kids|teens|children|youth|child|help|support)\b")
                 .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
         });
         // "at eaton centre toronto and he…", "in sydney rn": a message that opens with where it is.

@@ -599,7 +599,6 @@ fn shorthand(word: &str) -> Option<&'static str> {
         "agn" | "agen" => "again",
         // Vowels dropped from the words of a threat: "he wnts mor vids".
         "wnts" | "wnats" => "wants",
-        "wnt" => "want",
         "mor" | "mre" => "more",
         "leakd" | "leekd" | "leekt" => "leaked",
         // A younger child's spelling of the words that carry a disclosure.

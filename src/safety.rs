@@ -103,9 +103,6 @@ struct Patterns {
     list: u32,
     /// What a pattern that cannot be compiled answers (see [`LazyRegex::is_match`]).
     on_error: bool,
-    /// Whether a pattern is tied to the start or end of the text (`^how do i…\?*$`): then a
-    /// sentence can match it when the whole message does not.
-    anchored: bool,
 }
 
 /// Most prefixes read from one pattern: enough for the large alternations that terms expand to.
@@ -131,7 +128,6 @@ impl Patterns {
     }
 
     fn build(sources: &[String], on_error: bool) -> Result<Patterns, regex::Error> {
-        let mut anchored = false;
         let required = sources
             .iter()
             .map(|source| {
@@ -141,7 +137,6 @@ impl Patterns {
                     .build()
                     .parse(source)
                     .map_err(|e| regex::Error::Syntax(e.to_string()))?;
-                anchored |= hir.properties().look_set().contains_anchor();
                 Ok(required_literals(&hir))
             })
             .collect::<Result<Arc<[Required]>, regex::Error>>()?;
@@ -153,7 +148,6 @@ impl Patterns {
             regexes: sources.iter().map(|s| LazyRegex::new(s)).collect(),
             required,
             always,
-            anchored,
             list: 0,
             on_error,
         })
@@ -1044,16 +1038,11 @@ impl SafetyRules {
         let Some(c) = self.categories.iter().find(|c| c.category == category) else {
             return false;
         };
-        let scan = self.scan(normalized);
-        if !c.unless_anchored() && !c.cancels(&scan) {
+        if !c.cancels(&self.scan(normalized)) {
             return false;
         }
         let sentences = sentences();
-        if sentences.is_empty() {
-            c.cancels(&scan)
-        } else {
-            sentences.iter().all(|s| c.cancels(&self.scan(s)))
-        }
+        sentences.is_empty() || sentences.iter().all(|s| c.cancels(&self.scan(s)))
     }
 
     /// The categories detected in a message as typed, the way the engine's patterns read it:
@@ -1091,17 +1080,12 @@ impl SafetyRules {
             let Some(pattern) = c.first_match(&scan) else {
                 continue;
             };
-            // Sentences matter only when an `unless` is somewhere in the message (or may be:
-            // one tied to a sentence's start or end need not match the whole message).
-            let cancelled = (c.unless_anchored() || c.cancels(&scan)) && {
+            // Sentences matter only when an `unless` is somewhere in the message.
+            let cancelled = c.cancels(&scan) && {
                 let sentences: &Vec<Scan> =
                     scanned.get_or_init(|| sentences().iter().map(|t| self.scan(t)).collect());
                 let matching: Vec<&Scan> = sentences.iter().filter(|t| c.is_match(t)).collect();
-                if matching.is_empty() {
-                    c.cancels(&scan)
-                } else {
-                    matching.iter().all(|t| c.cancels(t))
-                }
+                matching.is_empty() || matching.iter().all(|t| c.cancels(t))
             };
             if !cancelled {
                 hits.push(Hit {
@@ -1125,11 +1109,6 @@ pub fn sentences(text: &str) -> Vec<String> {
 }
 
 impl CompiledCategory {
-    /// Whether an `unless` is tied to the start or end of the text it reads.
-    fn unless_anchored(&self) -> bool {
-        self.unless.as_ref().is_some_and(|u| u.anchored)
-    }
-
     /// Whether an `unless` cancels the category in this text: one matches and no override does.
     fn cancels(&self, scan: &Scan) -> bool {
         self.unless.as_ref().is_some_and(|u| u.is_match(scan))
@@ -1279,46 +1258,6 @@ mod tests {
             rules.hits_in(&one[0], &|| &one[..]).is_empty(),
             "in the same sentence, the question wins"
         );
-    }
-
-    /// An `unless` tied to a sentence's start and end (`^how do i…\?*$`) cancels in the sentence
-    /// it fits even when the whole message does not fit it.
-    #[test]
-    fn an_anchored_unless_is_read_sentence_by_sentence() {
-        let mut category = grooming(vec![r"\bbeing groomed\b".into()]);
-        category.unless = vec![r"^how (can|do) i tell if (my|a) friend is being groomed$".into()];
-        let rules = SafetyRules::new(&[category]).expect("compiles");
-        let question = "how can i tell if my friend is being groomed";
-        let text = "how can i tell if my friend is being groomed she has a new phone";
-        let sentences = [question.to_string(), "she has a new phone".to_string()];
-        assert!(rules.hits(question).is_empty(), "the question alone");
-        assert!(
-            rules.hits_in(text, &|| &sentences[..]).is_empty(),
-            "the question is its own sentence, and the other holds no match"
-        );
-        assert_eq!(
-            rules.hits(text).len(),
-            1,
-            "judged whole, nothing fits the anchors"
-        );
-        let disclosing = [
-            question.to_string(),
-            "i think im being groomed too".to_string(),
-        ];
-        let text = "how can i tell if my friend is being groomed i think im being groomed too";
-        assert_eq!(
-            rules.hits_in(text, &|| &disclosing[..]).len(),
-            1,
-            "a sentence the unless does not fit keeps the risk"
-        );
-        // The example net's check: every sentence must be a trap.
-        let asked_twice = [
-            question.to_string(),
-            "how do i tell if a friend is being groomed".into(),
-        ];
-        let text = asked_twice.join(" ");
-        assert!(rules.cancels(RiskCategory::Grooming, &text, &|| &asked_twice[..]));
-        assert!(!rules.cancels(RiskCategory::Grooming, &text, &|| &disclosing[..]));
     }
 
     /// An `unless` cancels a trap, but not a sentence that also holds harm no trap explains away.

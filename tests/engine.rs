@@ -186,19 +186,16 @@ fn countries_are_found_by_name_demonym_and_native_name() {
     assert_eq!(decide("sa happened to me at a party").country, None);
     assert_eq!(decide("i live in sa").country, None);
     assert_eq!(decide("im from cork").country.as_deref(), Some("IE"));
-    assert_eq!(
-        decide("whats childline south africas number now")
-            .country
-            .as_deref(),
-        Some("ZA")
-    );
-    // A writer going somewhere asks for the helpline there, whatever country they gave before.
+    // A place someone wants the child to go to is not where the child is: the helpline shown
+    // stays the one they can call now.
     let home = decide("im in ireland");
     let trip = ENGINE.decide(
-        "going to germany on the school exchange next week, whats the child helpline over there",
+        "he said he wants me to fly to germany to meet him",
         &home.state,
     );
-    assert_eq!(trip.country.as_deref(), Some("DE"));
+    assert_eq!(trip.country.as_deref(), Some("IE"));
+    assert_eq!(decide("is there an sa helpline i can ring").country, None);
+    assert_eq!(decide("the club got us new jerseys").country, None);
     // A people's word names a country only when used of oneself.
     assert_eq!(
         decide("im german, who can i call").country.as_deref(),
@@ -513,6 +510,27 @@ fn courtesies_help_and_a_person_are_recognised() {
     assert_ne!(
         decide("what can u actually do if a pic of u gets posted without u saying yes").intent,
         Help
+    );
+    // Words the menu, a person or the helpline list share with everyday questions.
+    for (text, not) in [
+        ("should i talk to the teachers about it", Human),
+        ("what should i say to get him to stop messaging me", Help),
+        ("how will it help me if i report him", Help),
+        ("the online safety act, what does it cover", Help),
+        (
+            "is there a way to report a fake account on insta",
+            Signposting,
+        ),
+    ] {
+        assert_ne!(decide(text).intent, not, "{text}");
+    }
+    // A child naming their youth group is not a practitioner.
+    assert_eq!(
+        decide(
+            "the leader at our youth group keeps messaging me late at night and says its our secret"
+        )
+        .audience,
+        Audience::YoungPerson
     );
     // A courtesy does not hide a question.
     assert_ne!(

@@ -142,6 +142,18 @@ fn a_known_by_name_must_be_a_service_of_that_country_alone() {
         out.contains("`known_by: childhelp` is already claimed by"),
         "{out}"
     );
+    // Pro Juventute answers in Switzerland and Liechtenstein: it places no one.
+    let ch = dir.path().join("helplines/CH.yaml");
+    edit(
+        &ch,
+        "\nemergency:",
+        "\nknown_by: [pro juventute]\nemergency:",
+    );
+    let (_, out) = check(dir.path());
+    assert!(
+        out.contains("`known_by: pro juventute` is also part of a service name in LI"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -200,14 +200,16 @@ impl Engine {
         // is not needed until the first message: it is built on a thread of its own, and a
         // message that comes first waits for it. Without that thread, the first message builds it.
         let similar = std::sync::Arc::new(std::sync::OnceLock::new());
-        let net = std::sync::Arc::clone(&similar);
-        let for_net = knowledge.clone();
-        let _ = std::thread::Builder::new()
-            .name("waymark-net".into())
-            .spawn(move || {
-                net.get_or_init(|| build_net(&for_net));
-            })
-            .inspect_err(|err| tracing::warn!(%err, "no thread to build the example net"));
+        if options.similar_examples {
+            let net = std::sync::Arc::clone(&similar);
+            let for_net = knowledge.clone();
+            let _ = std::thread::Builder::new()
+                .name("waymark-net".into())
+                .spawn(move || {
+                    net.get_or_init(|| build_net(&for_net));
+                })
+                .inspect_err(|err| tracing::warn!(%err, "no thread to build the example net"));
+        }
         let index = KnowledgeIndex::build(&knowledge)?;
         let countries = CountryMatcher::new(&knowledge);
         Ok(Engine {
@@ -228,6 +230,7 @@ impl Engine {
         let safety = self.safety.clone();
         let net = std::sync::Arc::clone(&self.similar);
         let knowledge = self.knowledge.clone();
+        let similar_examples = self.options.similar_examples;
         std::thread::Builder::new()
             .name("waymark-warm-up".into())
             .spawn(move || {
@@ -235,7 +238,9 @@ impl Engine {
                     tracing::error!(%pattern, %err, "a safety pattern does not compile");
                 }
                 // The example net too, so that joining this thread means everything is ready.
-                net.get_or_init(|| build_net(&knowledge));
+                if similar_examples {
+                    net.get_or_init(|| build_net(&knowledge));
+                }
             })
             .inspect_err(|err| tracing::warn!(%err, "no thread to compile the safety patterns"))
             .ok()

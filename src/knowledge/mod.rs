@@ -322,8 +322,8 @@ struct Builder {
     safety: Vec<(String, SafetyFile)>,
     replies: Option<Replies>,
     ids: HashMap<String, String>,
-    /// `known_by` names and the country that claims each.
-    known_by: HashMap<String, String>,
+    /// `known_by` names, the country that claims each, and where.
+    known_by: HashMap<String, (String, String, At)>,
     terms: std::collections::BTreeMap<String, (String, Spanned<String>)>,
     labelled: Vec<(Option<RiskCategory>, String)>,
     verify_examples: bool,
@@ -627,9 +627,9 @@ impl Builder {
                 self.error(path, at, message);
                 continue;
             }
-            let owner = (self.known_by)
+            let (owner, _, _) = (self.known_by)
                 .entry(normalized.clone())
-                .or_insert_with(|| code.to_string());
+                .or_insert_with(|| (code.to_string(), path.to_string(), at.into()));
             if owner != code {
                 let message = format!("`known_by: {name}` is already claimed by {owner}");
                 self.error(path, at, message);
@@ -723,6 +723,27 @@ impl Builder {
     }
 
     fn finish(mut self) -> Loaded {
+        // A `known_by` name must not be part of another country's service name either (Pro
+        // Juventute answers in Switzerland and Liechtenstein).
+        let mut shared = Vec::new();
+        for (name, (code, path, at)) in &self.known_by {
+            for other in self.countries.iter().filter(|c| &c.code != code) {
+                let named = (other.services.iter()).any(|s| {
+                    format!(" {} ", crate::normalize::normalize(&s.name))
+                        .contains(&format!(" {name} "))
+                });
+                if named {
+                    let message = format!(
+                        "`known_by: {name}` is also part of a service name in {}",
+                        other.code
+                    );
+                    shared.push((path.clone(), *at, message));
+                }
+            }
+        }
+        for (path, at, message) in shared {
+            self.error(&path, at, message);
+        }
         // Cross-checks: related ids, safety entries, every category present, patterns and their tests.
         let mut known: HashSet<String> = self.ids.keys().cloned().collect();
         known.extend(self.countries.iter().map(Country::entry_id));
