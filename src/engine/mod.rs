@@ -222,10 +222,11 @@ impl Engine {
         })
     }
 
-    /// Compiles every safety pattern on a background thread. Patterns are otherwise compiled
-    /// the first time a message needs them, which costs that message milliseconds; a
-    /// long-running bot (or the console, while the user types) starts this at once. Returns the
-    /// thread, or `None` if none could be started (the patterns then compile on first use).
+    /// Compiles every safety pattern on a background thread, then waits there for the example
+    /// net. Patterns are otherwise compiled the first time a message needs them, which costs
+    /// that message milliseconds; a long-running bot (or the console, while the user types)
+    /// starts this at once, and joining the thread means both are ready. Returns the thread, or
+    /// `None` if none could be started (the patterns then compile on first use).
     pub fn warm_up(&self) -> Option<std::thread::JoinHandle<()>> {
         let safety = self.safety.clone();
         let net = std::sync::Arc::clone(&self.similar);
