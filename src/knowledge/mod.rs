@@ -726,17 +726,22 @@ impl Builder {
         // A `known_by` name must not be part of another country's service name either (Pro
         // Juventute answers in Switzerland and Liechtenstein).
         let mut shared = Vec::new();
-        for (name, (code, path, at)) in &self.known_by {
-            for other in self.countries.iter().filter(|c| &c.code != code) {
-                let named = (other.services.iter()).any(|s| {
-                    format!(" {} ", crate::normalize::normalize(&s.name))
-                        .contains(&format!(" {name} "))
-                });
-                if named {
-                    let message = format!(
-                        "`known_by: {name}` is also part of a service name in {}",
-                        other.code
-                    );
+        if !self.known_by.is_empty() {
+            // Every service name normalised once, padded to match whole words.
+            let services: Vec<(&str, String)> = (self.countries.iter())
+                .flat_map(|c| c.services.iter().map(move |s| (c.code.as_str(), &s.name)))
+                .map(|(code, name)| (code, format!(" {} ", crate::normalize::normalize(name))))
+                .collect();
+            for (name, (code, path, at)) in &self.known_by {
+                let padded = format!(" {name} ");
+                let mut others: Vec<&str> = (services.iter())
+                    .filter(|(other, service)| other != code && service.contains(&padded))
+                    .map(|(other, _)| *other)
+                    .collect();
+                others.dedup();
+                for other in others {
+                    let message =
+                        format!("`known_by: {name}` is also part of a service name in {other}");
                     shared.push((path.clone(), *at, message));
                 }
             }
